@@ -1,0 +1,80 @@
+//! The interface every artifact compiler implements.
+//!
+//! A compiler is a pure function of its derivation: it reads the derivation's
+//! parameters, the outputs of its input derivations and the bytes of its
+//! declared recipe sources, and writes one output (a file or a directory) at
+//! `out`. It sees nothing else: no recipe tree, no environment, no clock. The
+//! scheduler gives it a fresh scratch directory and removes it afterwards.
+//! Compilers never print; they return errors, which the scheduler reports.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::drv::{Derivation, DrvId};
+
+/// Everything a compiler may look at.
+pub struct BuildCx<'a> {
+    pub id: DrvId,
+    pub drv: &'a Derivation,
+    /// Store output of each input derivation, by the role the derivation gave it.
+    pub inputs: BTreeMap<String, PathBuf>,
+    /// Bytes of each declared recipe source, by role (already hash-checked).
+    pub sources: BTreeMap<String, Arc<[u8]>>,
+    /// Where the output goes. It does not exist yet: create a file or a directory there.
+    pub out: &'a Path,
+    /// An empty scratch directory, removed after the build.
+    pub tmp: &'a Path,
+}
+
+impl BuildCx<'_> {
+    /// The bytes of source `role`, or an internal error naming it.
+    pub fn source(&self, role: &str) -> Result<&[u8], BuildError> {
+        self.sources.get(role).map(|b| &b[..]).ok_or_else(|| {
+            BuildError::Internal(format!("derivation {} has no source `{role}`", self.drv.name))
+        })
+    }
+
+    /// The store output of input `role`, or an internal error naming it.
+    pub fn input(&self, role: &str) -> Result<&Path, BuildError> {
+        self.inputs.get(role).map(PathBuf::as_path).ok_or_else(|| {
+            BuildError::Internal(format!("derivation {} has no input `{role}`", self.drv.name))
+        })
+    }
+}
+
+/// Why a build failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The input is wrong (a manifest that is not YAML, a hash mismatch, …).
+    /// The message is for the user and names what is wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// The environment failed (disk full, network down, …).
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Something that should not happen: a bug in hlb.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl BuildError {
+    pub fn io(op: &'static str, path: &Path, source: std::io::Error) -> BuildError {
+        BuildError::Io { op, path: path.to_path_buf(), source }
+    }
+}
+
+/// An artifact compiler for one derivation kind.
+pub trait Compiler: Send + Sync {
+    /// The derivation kind it builds (`file`, `manifest`, …).
+    fn kind(&self) -> &'static str;
+    /// Bump whenever the output for the same derivation could change.
+    fn version(&self) -> u32;
+    /// Build `cx.drv` into `cx.out`.
+    fn build(&self, cx: &BuildCx<'_>) -> Result<(), BuildError>;
+}

@@ -1,0 +1,5 @@
+//! hlb's pure core: recipes → derivations → schedule.
+pub mod compile;
+pub mod drv;
+pub use compile::{BuildCx, BuildError, Compiler};
+pub use drv::{Derivation, DrvId, FixedHash, Value};
