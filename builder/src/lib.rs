@@ -1,5 +1,6 @@
 //! hlb's pure core: recipes → derivations → schedule.
 pub mod compile;
 pub mod drv;
+pub mod interp;
 pub use compile::{BuildCx, BuildError, Compiler};
 pub use drv::{Derivation, DrvId, FixedHash, Value};
