@@ -1,6 +1,7 @@
 //! hlb's pure core: recipes → derivations → schedule.
 pub mod compile;
 pub mod drv;
+pub mod graph;
 pub mod interp;
 pub use compile::{BuildCx, BuildError, Compiler};
 pub use drv::{Derivation, DrvId, FixedHash, Value};
