@@ -1,0 +1,355 @@
+//! The scheduler: builds the derivations a set of roots needs, in parallel,
+//! into the store.
+//!
+//! Invariants:
+//! - A derivation starts only when all its inputs are in the store.
+//! - What the store already holds is never rebuilt (checked up front, and
+//!   again under the per-derivation build lock, because another `hlb`
+//!   process may have built it meanwhile).
+//! - A failure marks every derivation that needs it as skipped; without
+//!   `keep_going` no new work starts after the first failure, but builds
+//!   already running finish (and are kept: they are valid).
+//! - The scheduler never prints; it reports [`Event`]s.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use hlb_cache::Digest;
+use hlb_cache::store::{Entry, EntryMeta, Store};
+
+use crate::compile::{BuildCx, BuildError, Compiler};
+use crate::drv::{Derivation, DrvId};
+use crate::graph::Graph;
+
+/// Compilers by derivation kind.
+#[derive(Default)]
+pub struct Registry {
+    compilers: BTreeMap<&'static str, Box<dyn Compiler>>,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Add a compiler; a second one for the same kind replaces the first.
+    pub fn register(&mut self, c: Box<dyn Compiler>) {
+        self.compilers.insert(c.kind(), c);
+    }
+
+    pub fn get(&self, kind: &str) -> Option<&dyn Compiler> {
+        self.compilers.get(kind).map(|b| b.as_ref())
+    }
+
+    /// The version the planner must put into derivations of `kind`.
+    pub fn version(&self, kind: &str) -> Option<u32> {
+        self.get(kind).map(|c| c.version())
+    }
+
+    pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.compilers.keys().copied()
+    }
+}
+
+/// What the scheduler tells its reporter.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Sent once, before any build starts.
+    Planned { total: usize, cached: usize, to_build: usize },
+    Started { id: DrvId, name: String, kind: String },
+    Built { id: DrvId, name: String, kind: String, elapsed: Duration },
+    Failed { id: DrvId, name: String, kind: String, error: String },
+    /// Not attempted because an input failed.
+    Skipped { id: DrvId, name: String, failed_input: DrvId },
+}
+
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: &Event);
+}
+
+/// A reporter that drops everything (tests, benchmarks).
+pub struct Silent;
+impl Reporter for Silent {
+    fn event(&self, _: &Event) {}
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Parallel builds; at least 1.
+    pub jobs: usize,
+    /// Go on with everything that does not depend on a failure.
+    pub keep_going: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            keep_going: false,
+        }
+    }
+}
+
+/// Recipe-file bytes by content digest (what `Derivation::sources` names).
+pub type SourceBytes = BTreeMap<Digest, Arc<[u8]>>;
+
+/// Why one derivation failed.
+#[derive(Debug)]
+pub struct Failure {
+    pub id: DrvId,
+    pub name: String,
+    pub kind: String,
+    pub error: BuildError,
+}
+
+/// What a run did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Store entries of every derivation in the closure that is now built.
+    pub outputs: BTreeMap<DrvId, Entry>,
+    pub built: Vec<DrvId>,
+    pub cached: usize,
+    pub failed: Vec<Failure>,
+    pub skipped: Vec<DrvId>,
+}
+
+impl Outcome {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+struct State {
+    /// Derivations not yet started whose inputs are all done, in id order.
+    ready: BTreeSet<DrvId>,
+    /// Remaining unfinished inputs per waiting derivation.
+    waiting: BTreeMap<DrvId, usize>,
+    running: usize,
+    stop: bool,
+    outcome: Outcome,
+}
+
+/// Build `roots` and everything they need.
+pub fn build(
+    store: &Store,
+    graph: &Graph,
+    roots: &[DrvId],
+    sources: &SourceBytes,
+    registry: &Registry,
+    reporter: &dyn Reporter,
+    opts: &Options,
+) -> Result<Outcome, hlb_cache::store::StoreError> {
+    let _shared = store.lock_shared()?;
+    let closure = graph.closure(roots);
+    let mut outcome = Outcome::default();
+    let mut pending = BTreeSet::new();
+    for id in &closure {
+        let d = graph.get(id).expect("closure is inside the graph");
+        match store.lookup(id, &d.name)? {
+            Some(entry) => {
+                outcome.outputs.insert(*id, entry);
+                outcome.cached += 1;
+            }
+            None => {
+                pending.insert(*id);
+            }
+        }
+    }
+    reporter.event(&Event::Planned {
+        total: closure.len(),
+        cached: outcome.cached,
+        to_build: pending.len(),
+    });
+
+    let mut users: BTreeMap<DrvId, Vec<DrvId>> = BTreeMap::new();
+    let mut waiting = BTreeMap::new();
+    let mut ready = BTreeSet::new();
+    for id in &pending {
+        let d = graph.get(id).expect("pending is inside the graph");
+        let deps: BTreeSet<DrvId> = d.inputs.values().filter(|i| pending.contains(*i)).copied().collect();
+        for dep in &deps {
+            users.entry(*dep).or_default().push(*id);
+        }
+        if deps.is_empty() {
+            ready.insert(*id);
+        } else {
+            waiting.insert(*id, deps.len());
+        }
+    }
+
+    let state = Mutex::new(State { ready, waiting, running: 0, stop: false, outcome });
+    let wake = Condvar::new();
+    let jobs = opts.jobs.max(1).min(pending.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| worker(store, graph, sources, registry, reporter, opts, &state, &wake, &users));
+        }
+    });
+    let state = state.into_inner().unwrap_or_else(|p| p.into_inner());
+    let mut outcome = state.outcome;
+    // Whatever is still waiting could not start: an input failed or we stopped.
+    let failed: BTreeSet<DrvId> = outcome.failed.iter().map(|f| f.id).collect();
+    for id in state.waiting.keys().chain(state.ready.iter()) {
+        if !outcome.skipped.contains(id) {
+            outcome.skipped.push(*id);
+            let d = graph.get(id).expect("in graph");
+            let cause = graph
+                .closure(&[*id])
+                .into_iter()
+                .find(|i| failed.contains(i))
+                .unwrap_or(*id);
+            reporter.event(&Event::Skipped { id: *id, name: d.name.clone(), failed_input: cause });
+        }
+    }
+    outcome.skipped.sort();
+    Ok(outcome)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn worker(
+    store: &Store,
+    graph: &Graph,
+    sources: &SourceBytes,
+    registry: &Registry,
+    reporter: &dyn Reporter,
+    opts: &Options,
+    state: &Mutex<State>,
+    wake: &Condvar,
+    users: &BTreeMap<DrvId, Vec<DrvId>>,
+) {
+    loop {
+        let id = {
+            let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if st.stop && st.running == 0 {
+                    wake.notify_all();
+                    return;
+                }
+                if !st.stop {
+                    if let Some(id) = st.ready.pop_first() {
+                        st.running += 1;
+                        break id;
+                    }
+                }
+                if st.running == 0 {
+                    // Nothing ready, nothing running: done (or blocked by failures).
+                    wake.notify_all();
+                    return;
+                }
+                st = wake.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let drv = graph.get(&id).expect("scheduled ids are in the graph");
+        let input_entries: BTreeMap<String, std::path::PathBuf> = {
+            let st = state.lock().unwrap_or_else(|p| p.into_inner());
+            drv.inputs
+                .iter()
+                .map(|(role, i)| (role.clone(), st.outcome.outputs[i].out.clone()))
+                .collect()
+        };
+        reporter.event(&Event::Started { id, name: drv.name.clone(), kind: drv.kind.clone() });
+        let started = Instant::now();
+        let result = build_one(store, id, drv, input_entries, sources, registry);
+        let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
+        st.running -= 1;
+        match result {
+            Ok((entry, fresh)) => {
+                if fresh {
+                    st.outcome.built.push(id);
+                } else {
+                    st.outcome.cached += 1;
+                }
+                st.outcome.outputs.insert(id, entry);
+                reporter.event(&Event::Built {
+                    id,
+                    name: drv.name.clone(),
+                    kind: drv.kind.clone(),
+                    elapsed: started.elapsed(),
+                });
+                for u in users.get(&id).map(Vec::as_slice).unwrap_or_default() {
+                    if let Some(n) = st.waiting.get_mut(u) {
+                        *n -= 1;
+                        if *n == 0 {
+                            st.waiting.remove(u);
+                            st.ready.insert(*u);
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                reporter.event(&Event::Failed {
+                    id,
+                    name: drv.name.clone(),
+                    kind: drv.kind.clone(),
+                    error: error.to_string(),
+                });
+                st.outcome.failed.push(Failure { id, name: drv.name.clone(), kind: drv.kind.clone(), error });
+                if !opts.keep_going {
+                    st.stop = true;
+                }
+            }
+        }
+        wake.notify_all();
+    }
+}
+
+/// Build one derivation under its build lock. Returns the entry and whether
+/// this process built it (false: someone else did meanwhile).
+fn build_one(
+    store: &Store,
+    id: DrvId,
+    drv: &Derivation,
+    inputs: BTreeMap<String, std::path::PathBuf>,
+    sources: &SourceBytes,
+    registry: &Registry,
+) -> Result<(Entry, bool), BuildError> {
+    let store_err = |e: hlb_cache::store::StoreError| BuildError::Internal(format!("store: {e}"));
+    let compiler = registry
+        .get(&drv.kind)
+        .ok_or_else(|| BuildError::Internal(format!("no compiler for derivation kind `{}`", drv.kind)))?;
+    if compiler.version() != drv.builder_version {
+        return Err(BuildError::Internal(format!(
+            "derivation {} wants {} compiler version {}, this hlb has {}",
+            drv.name,
+            drv.kind,
+            drv.builder_version,
+            compiler.version()
+        )));
+    }
+    let _lock = store.build_lock(&id).map_err(store_err)?;
+    if let Some(entry) = store.lookup(&id, &drv.name).map_err(store_err)? {
+        return Ok((entry, false));
+    }
+    let mut source_bytes = BTreeMap::new();
+    for (role, digest) in &drv.sources {
+        let bytes = sources.get(digest).ok_or_else(|| {
+            BuildError::Internal(format!("source `{role}` of {} ({digest}) was not loaded", drv.name))
+        })?;
+        source_bytes.insert(role.clone(), bytes.clone());
+    }
+    let staging = store.begin(&id, &drv.name).map_err(store_err)?;
+    let cx = BuildCx {
+        id,
+        drv,
+        inputs,
+        sources: source_bytes,
+        out: staging.out_path(),
+        tmp: staging.tmp_dir(),
+    };
+    compiler.build(&cx)?;
+    if !cx.out.exists() && cx.out.symlink_metadata().is_err() {
+        return Err(BuildError::Internal(format!(
+            "the {} compiler produced no output for {}",
+            drv.kind, drv.name
+        )));
+    }
+    let meta = EntryMeta {
+        kind: drv.kind.clone(),
+        references: drv.inputs.values().copied().collect(),
+        secret: drv.secret,
+        derivation: serde_json::to_value(drv).map_err(|e| BuildError::Internal(e.to_string()))?,
+    };
+    let entry = staging.commit(meta).map_err(store_err)?;
+    Ok((entry, true))
+}
