@@ -3,5 +3,6 @@ pub mod compile;
 pub mod drv;
 pub mod graph;
 pub mod interp;
+pub mod lock;
 pub use compile::{BuildCx, BuildError, Compiler};
 pub use drv::{Derivation, DrvId, FixedHash, Value};
