@@ -1,1 +1,34 @@
-//! placeholder
+//! hlb's network edge: fixed-output downloads and lock resolution.
+//!
+//! Everything that touches the network lives here, so the pure crates
+//! (hlb-builder, hlb-images, hlb-cache) stay free of tokio and reqwest.
+//!
+//! - [`fetcher`]: [`Fetcher`], downloads verified against a pin, through
+//!   mirrors, with retries, landing atomically;
+//! - [`mirror`]: [`Mirror`], the by-hash and by-name mirror layouts;
+//! - [`compiler`]: [`FetchCompiler`], the `fetch` derivation kind;
+//! - [`resolve`]: [`Resolver`], [`FetchResolver`] and [`update_lock`], the
+//!   logic of `hlb lock` over [`hlb_builder::lock`];
+//! - [`events`]: what a download reports (this crate never prints);
+//! - [`redact`]: URLs are shown with their passwords masked.
+//!
+//! See `docs/fetch.md` for the user-facing semantics.
+
+pub mod compiler;
+pub mod error;
+pub mod events;
+pub mod fetcher;
+pub mod mirror;
+pub mod redact;
+pub mod resolve;
+mod verify;
+
+pub use compiler::{FETCH_KIND, FetchCompiler};
+pub use error::{FetchError, Mismatch, SourceFailure};
+pub use events::{FetchEvent, Reporter};
+pub use fetcher::{FetchOptions, FetchOutcome, Fetcher};
+pub use mirror::{Mirror, MirrorParseError};
+pub use redact::Redacted;
+pub use resolve::{
+    FetchResolver, LockChanges, LockEvent, LockUpdateError, ResolveFailure, Resolver, update_lock,
+};
