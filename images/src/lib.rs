@@ -1,1 +1,2 @@
-//! placeholder
+//! hlb's artifact compilers.
+pub mod yaml;
