@@ -130,11 +130,12 @@ impl fmt::Display for Staleness {
     }
 }
 
-/// Why a lock file could not be read.
+/// Why a lock file could not be read. Messages do not name the file (the
+/// caller knows its path): print them as `<path>: <error>`.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Not valid JSON, or not the shape of a lock file.
-    #[error("hlb.lock:{line}:{column}: {message}")]
+    #[error("line {line}, column {column}: {message}")]
     Syntax {
         line: usize,
         column: usize,
@@ -142,8 +143,8 @@ pub enum LockError {
     },
     /// A lock written by a newer (or unknown) hlb.
     #[error(
-        "hlb.lock has version {found}, this hlb reads version {LOCK_VERSION}; \
-         upgrade hlb or re-create the lock with `hlb lock`"
+        "lock file version {found} is not supported (this hlb reads version {LOCK_VERSION}); \
+         upgrade hlb, or delete the file and run `hlb lock`"
     )]
     UnsupportedVersion { found: String },
 }
@@ -172,9 +173,10 @@ impl Lock {
                     Some(i) => message[..i].to_string(),
                     None => message,
                 };
+                // serde_json reports column 0 for an error at a line's first byte.
                 LockError::Syntax {
                     line: e.line(),
-                    column: e.column(),
+                    column: e.column().max(1),
                     message,
                 }
             })?;

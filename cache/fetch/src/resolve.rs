@@ -51,6 +51,16 @@ pub enum LockEvent {
     Removed { section: String, key: String },
 }
 
+impl std::fmt::Display for LockEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockEvent::Resolving { section, key } => write!(f, "resolving {section} {key}"),
+            LockEvent::Resolved { section, key } => write!(f, "locked {section} {key}"),
+            LockEvent::Removed { section, key } => write!(f, "removed {section} {key}"),
+        }
+    }
+}
+
 /// What [`update_lock`] changed, each list sorted by section then key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LockChanges {
@@ -63,6 +73,22 @@ pub struct LockChanges {
 impl LockChanges {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.updated.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// `1 added, 0 updated, 2 removed`, or `up to date`.
+impl std::fmt::Display for LockChanges {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.is_empty() {
+            return f.write_str("up to date");
+        }
+        write!(
+            f,
+            "{} added, {} updated, {} removed",
+            self.added.len(),
+            self.updated.len(),
+            self.removed.len()
+        )
     }
 }
 

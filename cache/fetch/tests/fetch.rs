@@ -482,6 +482,8 @@ fn credentials_never_appear_in_errors_or_events() {
     assert!(!text.contains("hunter2"), "{text}");
     assert!(text.contains("alice:****@"), "{text}");
     assert_eq!(srv.hits("/private.bin"), 1);
+    // The credentials were sent (as basic auth), only never shown.
+    assert_eq!(srv.auth_headers(), ["Basic YWxpY2U6aHVudGVyMg=="]);
     assert_eq!(Redacted(&url).to_string(), url.replace("hunter2", "****"));
 }
 
@@ -510,4 +512,34 @@ fn regex_lite_escape(s: &str) -> String {
             }
         })
         .collect()
+}
+
+#[test]
+fn one_fetcher_serves_many_threads_at_once() {
+    // The scheduler calls the synchronous API from several worker threads.
+    let bodies: Vec<Vec<u8>> = (0..6).map(|i| payload(20_000 + i * 1000)).collect();
+    let routes: Vec<(String, Reply)> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| (format!("/f{i}"), Reply::Ok(b.clone())))
+        .collect();
+    let refs: Vec<(&str, Reply)> = routes
+        .iter()
+        .map(|(p, r)| (p.as_str(), r.clone()))
+        .collect();
+    let srv = TestServer::start(&refs);
+    let (f, _) = fetcher_with(fast_options(vec![]));
+    let tmp = tempfile::tempdir().unwrap();
+    std::thread::scope(|s| {
+        for (i, body) in bodies.iter().enumerate() {
+            let (f, srv, tmp) = (&f, &srv, tmp.path());
+            s.spawn(move || {
+                let dest = tmp.join(format!("out{i}"));
+                f.fetch_to(&srv.url(&format!("/f{i}")), &sha256(body), &dest)
+                    .unwrap();
+                assert_eq!(&std::fs::read(&dest).unwrap(), body);
+            });
+        }
+    });
+    assert_eq!(entries(tmp.path()).len(), 6);
 }

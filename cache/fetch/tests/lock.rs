@@ -234,10 +234,16 @@ fn update_lock_resolves_missing_drops_unneeded_keeps_the_rest() {
         );
     }
     assert!(lock.stale(&req).is_empty());
+    assert_eq!(changes.to_string(), "1 added, 0 updated, 1 removed");
+    assert_eq!(
+        events.borrow()[2].to_string(),
+        "removed fetch https://example.org/z.tar.gz"
+    );
 
     // Running again changes nothing and downloads nothing.
     let again = update_lock(&mut lock, &req, &resolvers, &f, &|_| {}).unwrap();
     assert!(again.is_empty());
+    assert_eq!(again.to_string(), "up to date");
     assert_eq!(lock.to_string_canonical(), text);
     assert_eq!(srv.requests().len(), 1);
 }

@@ -33,6 +33,7 @@ struct State {
     routes: BTreeMap<String, Reply>,
     hits: BTreeMap<String, usize>,
     requests: Vec<String>,
+    auth: Vec<String>,
 }
 
 /// A test HTTP server; stops when dropped.
@@ -56,6 +57,7 @@ impl TestServer {
                 .collect(),
             hits: BTreeMap::new(),
             requests: Vec::new(),
+            auth: Vec::new(),
         }));
         let listener = rt
             .block_on(TcpListener::bind("127.0.0.1:0"))
@@ -89,6 +91,11 @@ impl TestServer {
         self.state.lock().unwrap().requests.clone()
     }
 
+    /// Every `Authorization` header value received, in arrival order.
+    pub fn auth_headers(&self) -> Vec<String> {
+        self.state.lock().unwrap().auth.clone()
+    }
+
     pub fn set_route(&self, path: &str, reply: Reply) {
         self.state
             .lock()
@@ -115,6 +122,13 @@ async fn serve(mut sock: TcpStream, state: Arc<Mutex<State>>) {
     let reply = {
         let mut st = state.lock().unwrap();
         st.requests.push(path.clone());
+        for line in text.lines() {
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("authorization")
+            {
+                st.auth.push(value.trim().to_string());
+            }
+        }
         let n = {
             let h = st.hits.entry(path.clone()).or_insert(0);
             *h += 1;
