@@ -47,6 +47,7 @@
 //! [`Staleness::Changed`]. Sections whose entries record no request (`fetch`:
 //! the URL is the whole request) are compared by key only.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -158,17 +159,18 @@ impl Lock {
     /// Parses `hlb.lock` text.
     pub fn parse(text: &str) -> Result<Lock, LockError> {
         let mut de = serde_json::Deserializer::from_str(text);
-        let file = de::Deserialize::deserialize(&mut de)
-            .and_then(|f: LockFile| de.end().map(|()| f))
+        let bad_version = Cell::new(None);
+        let seed = LockFileSeed {
+            bad_version: &bad_version,
+        };
+        let file = de::DeserializeSeed::deserialize(seed, &mut de)
+            .and_then(|f| de.end().map(|()| f))
             .map_err(|e| {
-                let message = e.to_string();
-                if let Some(found) = message.strip_prefix(VERSION_MARKER) {
-                    let found = found.split(" at line ").next().unwrap_or(found);
-                    return LockError::UnsupportedVersion {
-                        found: found.to_string(),
-                    };
+                if let Some(found) = bad_version.take() {
+                    return LockError::UnsupportedVersion { found };
                 }
                 // serde_json appends " at line L column C"; we report it up front.
+                let message = e.to_string();
                 let message = match message.rfind(" at line ") {
                     Some(i) => message[..i].to_string(),
                     None => message,
@@ -333,25 +335,33 @@ fn redact(key: &str) -> String {
     format!("{}{shown}{}", &key[..scheme_end + 3], &rest[at..])
 }
 
-/// Prefix of the custom error raised for an unknown version, recognised in
-/// [`Lock::parse`] to turn it into [`LockError::UnsupportedVersion`].
-const VERSION_MARKER: &str = "\u{0}unsupported-version:";
-
 /// The file as read: validated while deserializing, so that every error
 /// carries serde_json's line and column.
 struct LockFile {
     sections: BTreeMap<String, BTreeMap<String, Value>>,
 }
 
-impl<'de> de::Deserialize<'de> for LockFile {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(LockFileVisitor)
+/// Deserializes a [`LockFile`]; an unsupported version is also recorded in
+/// `bad_version`, so that [`Lock::parse`] can report it as such.
+struct LockFileSeed<'a> {
+    bad_version: &'a Cell<Option<String>>,
+}
+
+impl<'de> de::DeserializeSeed<'de> for LockFileSeed<'_> {
+    type Value = LockFile;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<LockFile, D::Error> {
+        d.deserialize_map(LockFileVisitor {
+            bad_version: self.bad_version,
+        })
     }
 }
 
-struct LockFileVisitor;
+struct LockFileVisitor<'a> {
+    bad_version: &'a Cell<Option<String>>,
+}
 
-impl<'de> Visitor<'de> for LockFileVisitor {
+impl<'de> Visitor<'de> for LockFileVisitor<'_> {
     type Value = LockFile;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -369,7 +379,8 @@ impl<'de> Visitor<'de> for LockFileVisitor {
                 version_seen = true;
                 let v: Value = map.next_value()?;
                 if v.as_u64() != Some(LOCK_VERSION) {
-                    return Err(de::Error::custom(format!("{VERSION_MARKER}{v}")));
+                    self.bad_version.set(Some(v.to_string()));
+                    return Err(de::Error::custom("unsupported version"));
                 }
                 continue;
             }
