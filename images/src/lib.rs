@@ -1,2 +1,27 @@
 //! hlb's artifact compilers.
+//!
+//! Each compiler implements [`hlb_builder::Compiler`]: a pure function of
+//! its derivation (parameters, input outputs, recipe source bytes) that
+//! writes one output at `cx.out`, never prints and touches nothing else.
+//!
+//! - [`file`]: a file copied as is or with `${name}` interpolation.
+//! - [`manifest`]: Kubernetes YAML, validated and normalized as
+//!   `sigs.k8s.io/yaml` writes it, plus the list of objects it defines.
+//! - [`yaml`]: the go-yaml compatible YAML reader and writer every compiler
+//!   shares (Talos configs and Helm's `toYaml` need its byte-exact output).
+//! - `common` (private): content lookup, interpolation, atomic writes.
+//!
+//! Later: talos, helm, lxc and secrets compilers join [`compilers`].
+
+mod common;
+pub mod file;
+pub mod manifest;
 pub mod yaml;
+
+/// Every compiler of this crate, for the CLI to register.
+pub fn compilers() -> Vec<Box<dyn hlb_builder::Compiler>> {
+    vec![
+        Box::new(file::FileCompiler),
+        Box::new(manifest::ManifestCompiler),
+    ]
+}

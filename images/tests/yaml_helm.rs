@@ -34,7 +34,10 @@ fn to_yaml_blocks(text: &str) -> Vec<String> {
 
 #[test]
 fn traefik_pod_templates_round_trip_in_k8s_style() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(EXPECTED);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap()
+        .join(EXPECTED);
     let mut checked = 0;
     for case in ["traefik-default.yaml", "traefik-homelab.yaml"] {
         let text = std::fs::read_to_string(dir.join(case)).unwrap();

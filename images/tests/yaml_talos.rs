@@ -10,7 +10,10 @@ const GOLDEN: &str = "../../shared/fixtures/talos/examples/gen-config-golden";
 
 #[test]
 fn talos_goldens_round_trip() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(GOLDEN);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap()
+        .join(GOLDEN);
     let mut checked = 0;
     let mut dirs: Vec<_> = std::fs::read_dir(&root)
         .expect("golden dir")
