@@ -59,3 +59,57 @@ fn traefik_pod_templates_round_trip_in_k8s_style() {
     }
     assert!(checked >= 2, "found {checked} toYaml blocks");
 }
+
+/// controller-gen writes CRDs with `sigs.k8s.io/yaml` (struct order, not
+/// sorted): the charts' `crds/` files exercise folding of long plain and
+/// single-quoted scalars at 80 columns, literal blocks and deep nesting.
+#[test]
+fn controller_gen_crds_round_trip_in_k8s_style() {
+    let charts = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .canonicalize()
+        .unwrap()
+        .join("../../shared/fixtures/helm/charts");
+    let (mut checked, mut folded) = (0, 0);
+    let unfolded = Style {
+        width: None,
+        ..Style::K8S
+    };
+    for chart in ["traefik", "sealed-secrets"] {
+        let dir = charts.join(chart).join("crds");
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        for path in files.iter().filter(|p| !p.ends_with("kustomization.yaml")) {
+            let text = std::fs::read_to_string(path).unwrap();
+            let body = text.strip_prefix("---\n").unwrap_or(&text);
+            let docs = parse_documents(body).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let out = emit(&docs[0].root.value, &Style::K8S);
+            if out != body {
+                let line = out
+                    .lines()
+                    .zip(body.lines())
+                    .position(|(a, b)| a != b)
+                    .map_or(0, |l| l + 1);
+                let got: Vec<_> = out.lines().skip(line.saturating_sub(3)).take(6).collect();
+                let want: Vec<_> = body.lines().skip(line.saturating_sub(3)).take(6).collect();
+                panic!(
+                    "{} differs at line {line}:\n--- got\n{}\n--- want\n{}",
+                    path.display(),
+                    got.join("\n"),
+                    want.join("\n")
+                );
+            }
+            checked += 1;
+            // Negative control: these files really depend on folding.
+            folded += usize::from(emit(&docs[0].root.value, &unfolded) != body);
+        }
+    }
+    assert_eq!(checked, 26);
+    assert!(
+        folded > 20,
+        "only {folded} files depend on folding at 80 columns"
+    );
+}

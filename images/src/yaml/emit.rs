@@ -33,7 +33,8 @@ pub struct Style {
     /// Spaces per level (go-yaml accepts 2–9).
     pub indent: usize,
     /// Fold long plain and quoted scalars once a line passes this column;
-    /// `None` never folds. go-yaml's default is 80.
+    /// `None` never folds. go-yaml v2 folds at 80 (`sigs.k8s.io/yaml` keeps
+    /// that); go-yaml v3's emitter starts with no limit.
     pub width: Option<usize>,
 }
 
@@ -48,7 +49,7 @@ impl Style {
     pub const TALOS: Style = Style {
         flavor: Flavor::V3,
         indent: 4,
-        width: Some(80),
+        width: None,
     };
 }
 
