@@ -126,3 +126,48 @@ fn emitted_strings_read_back() {
         }
     }
 }
+
+/// Renderings stated by go-yaml's own marshal tests (v2.4.0 and v3.0.1
+/// agree on all but the last two, which are v3-only cases).
+#[test]
+fn go_yaml_marshal_facts() {
+    let both: &[(&str, &str)] = &[
+        ("hi", "v: hi\n"),
+        ("true", "v: \"true\"\n"),
+        ("false", "v: \"false\"\n"),
+        ("10", "v: \"10\"\n"),
+        ("", "v: \"\"\n"),
+        ("-", "v: '-'\n"),
+        ("<foo>", "v: <foo>\n"),
+        ("1:1", "v: \"1:1\"\n"),
+        ("\0", "v: \"\\0\"\n"),
+        ("你好", "v: 你好\n"),
+        ("2015-02-24T18:19:39Z", "v: \"2015-02-24T18:19:39Z\"\n"),
+        ("b: c", "v: 'b: c'\n"),
+        ("Hello #comment", "v: 'Hello #comment'\n"),
+        ("你好 #comment", "v: '你好 #comment'\n"),
+    ];
+    for (s, want) in both {
+        for style in [Style::K8S, Style::TALOS] {
+            assert_eq!(
+                emit(&Yaml::map([("v", Yaml::str(*s))]), &style),
+                *want,
+                "{style:?}"
+            );
+        }
+    }
+    let long = "abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 1234567890 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 1234567890 ";
+    assert_eq!(
+        emit(&Yaml::map([("a", Yaml::str(long))]), &Style::TALOS),
+        format!("a: '{long}'\n")
+    );
+    assert_eq!(
+        emit(&Yaml::map([("a", Yaml::str("\tB\n\tC\n"))]), &Style::TALOS),
+        "a: |\n    \tB\n    \tC\n"
+    );
+    let seq = Yaml::map([("v", Yaml::seq(["A", "B\nC"]))]);
+    assert_eq!(
+        emit(&seq, &Style::TALOS),
+        "v:\n    - A\n    - |-\n      B\n      C\n"
+    );
+}
