@@ -1,8 +1,12 @@
 //! hlb's pure core: recipes → derivations → schedule.
 pub mod compile;
+pub mod decl;
+pub mod diag;
 pub mod drv;
 pub mod graph;
 pub mod interp;
+pub mod io;
+pub mod load;
 pub mod lock;
 pub use compile::{BuildCx, BuildError, Compiler};
 pub use drv::{Derivation, DrvId, FixedHash, Value};

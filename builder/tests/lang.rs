@@ -1,0 +1,404 @@
+//! The recipe language, end to end: golden fixtures, the reference
+//! documentation's examples, and properties of loading.
+//!
+//! Fixtures live in `tests/recipes/`: `ok-*.kdl` (or `ok-*/lab.kdl`) must
+//! load, and a dump of the lab is snapshotted; `fail-*.kdl` (or
+//! `fail-*/lab.kdl`) must fail, their first line `// expect: E0101 …` lists
+//! the codes of every diagnostic (as a multiset), and the rendered report is
+//! snapshotted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use hlb_builder::decl::{Body, Content, Decl, Lab};
+use hlb_builder::diag::{SourceMap, Span};
+use hlb_builder::io::{FsIo, MemIo, RelPath};
+use hlb_builder::load::{LoadError, codes, load};
+use serde_json::{Value, json};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/recipes")
+}
+
+/// Fixture name → entry path relative to the fixtures directory.
+fn fixture_entries(prefix: &str) -> BTreeMap<String, RelPath> {
+    let mut out = BTreeMap::new();
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(prefix) {
+            continue;
+        }
+        let rel = if entry.file_type().unwrap().is_dir() {
+            format!("{name}/lab.kdl")
+        } else if name.ends_with(".kdl") {
+            name.clone()
+        } else {
+            continue;
+        };
+        let key = name.trim_end_matches(".kdl").to_string();
+        out.insert(key, RelPath::new(&rel).unwrap());
+    }
+    assert!(!out.is_empty(), "no {prefix} fixtures");
+    out
+}
+
+fn load_fixture(entry: &RelPath) -> Result<Lab, LoadError> {
+    load(&FsIo::new(fixtures()), entry)
+}
+
+fn location(sources: &SourceMap, span: Span) -> String {
+    sources.location(span)
+}
+
+/// A stable, readable dump of a lab: every field, spans as `file:line:col`.
+fn dump(lab: &Lab) -> Value {
+    let s = &lab.sources;
+    let at = |span: Span| location(s, span);
+    let r = |r: &hlb_builder::decl::Ref| json!({"kind": r.kind.as_str(), "name": r.name, "at": at(r.span)});
+    let content = |c: &Content| match c {
+        Content::Text(t) => json!({"text": t.value}),
+        Content::Source(p) => json!({"source": p.value.as_str(), "at": at(p.span)}),
+        Content::Fetch(f) => json!({"fetch": r(f)}),
+    };
+    let decl = |d: &Decl| {
+        let body = match &d.body {
+            Body::Cluster(c) => json!({"api": c.api.value}),
+            Body::Host(h) => json!({"address": h.address.value}),
+            Body::Fetch(f) => json!({
+                "url": f.url.value,
+                "hash": f.hash.as_ref().map(|h| h.value.to_string()),
+                "executable": f.executable,
+            }),
+            Body::File(f) => json!({
+                "content": content(&f.content),
+                "interpolate": f.interpolate,
+                "mode": format!("{:#o}", f.mode.value),
+                "target": f.target.as_ref().map(r),
+                "path": f.path.as_ref().map(|p| &p.value),
+            }),
+            Body::Manifest(m) => json!({
+                "content": content(&m.content),
+                "interpolate": m.interpolate,
+                "target": r(&m.target),
+                "namespace": m.namespace.as_ref().map(|n| &n.value),
+                "after": m.after.iter().map(r).collect::<Vec<_>>(),
+            }),
+            Body::Secret(sec) => json!({"file": sec.file.value.as_str()}),
+        };
+        json!({"kind": d.kind.as_str(), "name": d.name.value, "at": at(d.name.span), "body": body})
+    };
+    json!({
+        "name": lab.name.value,
+        "params": lab.params.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(),
+        "deploy_recipients": lab.deploy_recipients.iter().map(|r| &r.value).collect::<Vec<_>>(),
+        "decls": lab.decls.iter().map(decl).collect::<Vec<_>>(),
+        "files": lab.files.iter().map(|(p, f)| (p.to_string(), json!({"bytes": f.bytes.len(), "blake3": f.digest.hex()}))).collect::<serde_json::Map<_, _>>(),
+        "sources": (0..lab.sources.len() as u32).map(|i| lab.sources.path(hlb_builder::diag::FileId(i)).to_string()).collect::<Vec<_>>(),
+    })
+}
+
+fn expected_codes(entry: &RelPath) -> Vec<String> {
+    let text = std::fs::read_to_string(fixtures().join(entry.as_str())).unwrap();
+    let first = text.lines().next().unwrap_or_default();
+    let codes = first
+        .strip_prefix("// expect:")
+        .unwrap_or_else(|| panic!("{entry}: first line must be `// expect: E…`"));
+    let mut v: Vec<String> = codes.split_whitespace().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn ok_fixtures_load() {
+    for (name, entry) in fixture_entries("ok-") {
+        let lab = match load_fixture(&entry) {
+            Ok(lab) => lab,
+            Err(e) => panic!("{name} failed to load:\n{}", e.render(false)),
+        };
+        let text = serde_json::to_string_pretty(&dump(&lab)).unwrap();
+        insta::assert_snapshot!(name, text);
+    }
+}
+
+#[test]
+fn fail_fixtures_report_what_they_expect() {
+    for (name, entry) in fixture_entries("fail-") {
+        let err = match load_fixture(&entry) {
+            Ok(_) => panic!("{name} loaded, but should fail"),
+            Err(e) => e,
+        };
+        let mut got: Vec<String> = err.diagnostics.iter().map(|d| d.code.to_string()).collect();
+        got.sort();
+        let rendered = err.render(false);
+        assert_eq!(got, expected_codes(&entry), "{name}:\n{rendered}");
+        for d in err.diagnostics.iter() {
+            assert!(
+                d.span.is_some(),
+                "{name}: every diagnostic names a place: {d:?}"
+            );
+        }
+        insta::assert_snapshot!(name, rendered);
+    }
+}
+
+#[test]
+fn every_code_is_exercised_by_a_fixture() {
+    let mut seen = BTreeSet::new();
+    for entry in fixture_entries("fail-").values() {
+        seen.extend(expected_codes(entry));
+    }
+    let all: BTreeSet<String> = codes::ALL.iter().map(|(c, _)| c.to_string()).collect();
+    let missing: Vec<_> = all.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a fail fixture: {missing:?}"
+    );
+    let unknown: Vec<_> = seen.difference(&all).collect();
+    assert!(
+        unknown.is_empty(),
+        "fixtures expect unknown codes: {unknown:?}"
+    );
+}
+
+#[test]
+fn json_report_names_file_line_and_column() {
+    let err = load_fixture(&RelPath::new("fail-many.kdl").unwrap()).unwrap_err();
+    let json = err.diagnostics.to_json(&err.sources);
+    let first = &json[0];
+    assert_eq!(first["code"], "E0401");
+    assert_eq!(first["file"], "fail-many.kdl");
+    assert_eq!(first["line"], 7);
+    assert_eq!(first["column"], 20);
+    assert!(
+        first["help"]
+            .as_str()
+            .unwrap()
+            .contains("https://10.0.0.10:6443")
+    );
+    // sorted by position
+    let lines: Vec<u64> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["line"].as_u64().unwrap())
+        .collect();
+    assert!(lines.is_sorted(), "{lines:?}");
+}
+
+#[test]
+fn files_are_read_once_and_hashed() {
+    let lab = load_fixture(&RelPath::new("ok-lab/lab.kdl").unwrap()).unwrap();
+    let traefik = RelPath::new("ok-lab/files/traefik.yaml").unwrap();
+    let bytes = std::fs::read(fixtures().join(traefik.as_str())).unwrap();
+    let f = lab.file(&traefik).unwrap();
+    assert_eq!(&*f.bytes, &bytes[..]);
+    assert_eq!(f.digest, hlb_cache::Digest::of(&bytes));
+    // common.kdl is imported twice but loaded once
+    let paths: Vec<String> = (0..lab.sources.len() as u32)
+        .map(|i| lab.sources.path(hlb_builder::diag::FileId(i)).to_string())
+        .collect();
+    assert_eq!(
+        paths.iter().filter(|p| p.ends_with("common.kdl")).count(),
+        1,
+        "{paths:?}"
+    );
+    // decls are sorted by name and found by `get`
+    let names: Vec<&str> = lab.decls.iter().map(|d| d.name.value.as_str()).collect();
+    assert!(names.is_sorted());
+    assert_eq!(lab.get("edge").unwrap().kind.as_str(), "host");
+    assert_eq!(lab.param("lab.name"), Some("home"));
+    assert_eq!(lab.param("domain"), Some("home.example.org"));
+}
+
+/// A counting `EvalIo`: proves each file is read once.
+struct Counting {
+    inner: MemIo,
+    reads: std::sync::Mutex<BTreeMap<String, usize>>,
+}
+
+impl hlb_builder::io::EvalIo for Counting {
+    fn read(&self, path: &RelPath) -> std::io::Result<Vec<u8>> {
+        *self
+            .reads
+            .lock()
+            .unwrap()
+            .entry(path.to_string())
+            .or_default() += 1;
+        self.inner.read(path)
+    }
+}
+
+#[test]
+fn each_file_is_read_once() {
+    let io = Counting {
+        inner: MemIo::new()
+            .with(
+                "lab.kdl",
+                r#"import "a.kdl" "b.kdl"
+lab "x" { param "p" "v" }
+file "one" source="shared.txt" interpolate=#true
+file "two" source="shared.txt"
+"#,
+            )
+            .with("a.kdl", "import \"c.kdl\"\n")
+            .with("b.kdl", "import \"c.kdl\"\nimport \"a.kdl\"\n")
+            .with("c.kdl", "file \"three\" source=\"shared.txt\"\n")
+            .with("shared.txt", "value ${p}\n"),
+        reads: Default::default(),
+    };
+    let lab = load(&io, &RelPath::new("lab.kdl").unwrap()).unwrap();
+    let reads = io.reads.lock().unwrap();
+    assert!(reads.values().all(|&n| n == 1), "{reads:?}");
+    assert_eq!(reads.len(), 5);
+    assert_eq!(lab.files.len(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_out_of_the_root_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("recipes");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(dir.path().join("outside.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink("../outside.txt", root.join("link.txt")).unwrap();
+    std::fs::write(
+        root.join("lab.kdl"),
+        "lab \"x\"\nfile \"f\" source=\"link.txt\"\n",
+    )
+    .unwrap();
+    let err = load(&FsIo::new(&root), &RelPath::new("lab.kdl").unwrap()).unwrap_err();
+    let codes: Vec<_> = err.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [codes::PATH_ESCAPES_ROOT], "{}", err.render(false));
+    assert!(err.render(false).contains("symlink"));
+}
+
+#[test]
+fn the_example_lab_loads() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../recipes");
+    if !root.join("lab.kdl").exists() {
+        return;
+    }
+    if let Err(e) = load(&FsIo::new(&root), &RelPath::new("lab.kdl").unwrap()) {
+        panic!("recipes/lab.kdl:\n{}", e.render(false));
+    }
+}
+
+/// One fenced block of a Markdown document.
+struct Block {
+    info: String,
+    body: String,
+    line: usize,
+}
+
+fn fenced_blocks(doc: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut open: Option<Block> = None;
+    for (i, line) in doc.lines().enumerate() {
+        match (&mut open, line.strip_prefix("```")) {
+            (None, Some(info)) => {
+                open = Some(Block {
+                    info: info.trim().to_string(),
+                    body: String::new(),
+                    line: i + 1,
+                })
+            }
+            (Some(_), Some("")) => out.extend(open.take()),
+            (Some(b), _) => {
+                b.body.push_str(line);
+                b.body.push('\n');
+            }
+            (None, None) => {}
+        }
+    }
+    assert!(open.is_none(), "unclosed code block");
+    out
+}
+
+fn docs(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Every `kdl` example of the reference loads (or fails as it says), so the
+/// documentation cannot drift from the implementation.
+#[test]
+fn reference_examples_behave_as_documented() {
+    let doc = docs("recipes.md");
+    let mut io = MemIo::new();
+    let mut checked = 0;
+    for block in fenced_blocks(&doc) {
+        let mut parts = block.info.split(',');
+        let lang = parts.next().unwrap_or_default();
+        let attrs: BTreeMap<&str, &str> = parts.filter_map(|a| a.split_once('=')).collect();
+        if let Some(path) = attrs.get("file") {
+            io = io.with(path, block.body.clone());
+            continue;
+        }
+        if lang != "kdl" {
+            continue;
+        }
+        let mut text = block.body.clone();
+        if !text.lines().any(|l| l.trim_start().starts_with("lab ")) {
+            text.push_str("lab \"docs\" { param \"domain\" \"example.org\" }\n");
+        }
+        let io = io.clone().with("lab.kdl", text);
+        let result = load(&io, &RelPath::new("lab.kdl").unwrap());
+        match (attrs.get("fails"), result) {
+            (None, Ok(_)) => {}
+            (None, Err(e)) => panic!(
+                "docs/recipes.md:{}: example fails:\n{}",
+                block.line,
+                e.render(false)
+            ),
+            (Some(code), Ok(_)) => panic!(
+                "docs/recipes.md:{}: example should fail with {code}",
+                block.line
+            ),
+            (Some(code), Err(e)) => {
+                let got: BTreeSet<&str> = e.diagnostics.iter().map(|d| d.code).collect();
+                assert_eq!(
+                    got,
+                    BTreeSet::from([*code]),
+                    "docs/recipes.md:{}:\n{}",
+                    block.line,
+                    e.render(false)
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 15, "only {checked} examples found");
+}
+
+/// The table of codes in the reference lists exactly the codes there are,
+/// with the same explanations.
+#[test]
+fn reference_lists_every_code() {
+    let doc = docs("recipes.md");
+    let table: BTreeMap<String, String> = doc
+        .lines()
+        .filter_map(|l| {
+            let mut cells = l.strip_prefix("| E")?.split(" | ");
+            let code = format!("E{}", cells.next()?.trim());
+            let text = cells
+                .next()?
+                .trim()
+                .trim_end_matches('|')
+                .trim()
+                .to_string();
+            Some((code, text))
+        })
+        .collect();
+    let ours: BTreeMap<String, String> = codes::ALL
+        .iter()
+        .map(|(c, t)| {
+            let mut t = t.to_string();
+            t[..1].make_ascii_uppercase();
+            (c.to_string(), format!("{t}."))
+        })
+        .collect();
+    assert_eq!(table, ours);
+}
