@@ -1,0 +1,152 @@
+//! Garbage collection: roots and their closure stay, the rest goes, and an
+//! interrupted gc is finished by the next open or gc.
+#![allow(clippy::disallowed_methods)]
+
+use std::fs;
+use std::path::Path;
+
+use hlb_cache::gc::collect;
+use hlb_cache::store::{EntryMeta, Store};
+use hlb_cache::{Digest, Entry};
+
+fn id(n: &str) -> Digest {
+    Digest::of(n.as_bytes())
+}
+
+fn add(store: &Store, name: &str, refs: &[&str], bytes: &[u8]) -> Entry {
+    let st = store.begin(&id(name), name).unwrap();
+    fs::write(st.out_path(), bytes).unwrap();
+    st.commit(EntryMeta {
+        kind: "t".into(),
+        references: refs.iter().map(|r| id(r)).collect(),
+        secret: false,
+        derivation: serde_json::Value::Null,
+    })
+    .unwrap()
+}
+
+fn names(store: &Store) -> Vec<String> {
+    store
+        .entries()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+/// app -> lib -> base, tool -> base; orphan and its dependency old.
+fn graph(store: &Store) {
+    add(store, "base", &[], b"base");
+    add(store, "lib", &["base"], b"lib!");
+    add(store, "app", &["lib"], b"app..");
+    add(store, "tool", &["base"], b"tool");
+    add(store, "old", &[], b"old-bytes");
+    add(store, "orphan", &["old", "base"], b"orphan");
+}
+
+#[test]
+fn keeps_roots_and_their_closure() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    graph(&store);
+    let report = collect(&store, &[id("app")], false).unwrap();
+    assert_eq!(names(&store), ["app", "base", "lib"]);
+    let mut removed: Vec<&str> = report.removed.iter().map(|(_, n, _)| n.as_str()).collect();
+    removed.sort();
+    assert_eq!(removed, ["old", "orphan", "tool"]);
+    assert_eq!(report.freed_bytes, 4 + 9 + 6);
+    for (i, n, _) in &report.removed {
+        assert_eq!(*i, id(n));
+    }
+    assert!(listing(&dir.path().join("trash")).is_empty());
+    assert!(store.verify().unwrap().is_ok());
+}
+
+#[test]
+fn dry_run_removes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    graph(&store);
+    let dry = collect(&store, &[id("app"), id("tool")], true).unwrap();
+    assert_eq!(names(&store).len(), 6);
+    let real = collect(&store, &[id("app"), id("tool")], false).unwrap();
+    assert_eq!(dry, real);
+    assert_eq!(names(&store), ["app", "base", "lib", "tool"]);
+}
+
+#[test]
+fn no_roots_empties_the_store_and_unknown_roots_are_harmless() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    graph(&store);
+    collect(&store, &[id("not-in-store")], false).unwrap();
+    assert!(names(&store).is_empty());
+}
+
+#[test]
+fn invalid_entry_directories_are_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    graph(&store);
+    let lib = store.lookup(&id("lib"), "lib").unwrap().unwrap();
+    fs::remove_file(lib.dir.join("entry.json")).unwrap();
+    fs::create_dir(dir.path().join("entries/not-an-entry")).unwrap();
+    let report = collect(&store, &[id("app")], false).unwrap();
+    // lib is unreadable, so its references are unknown: base goes too.
+    assert_eq!(names(&store), ["app"]);
+    assert!(
+        report
+            .removed
+            .iter()
+            .any(|(_, n, size)| n == "lib" && *size == 0)
+    );
+    assert_eq!(listing(&dir.path().join("entries")).len(), 1);
+}
+
+#[test]
+fn interrupted_gc_is_finished_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    graph(&store);
+    // Simulate a gc killed after moving an entry into the trash (with a
+    // read-only tree inside, as entries have) but before deleting it.
+    let old = store.lookup(&id("old"), "old").unwrap().unwrap();
+    let trashed = dir.path().join("trash").join("interrupted");
+    fs::rename(&old.dir, &trashed).unwrap();
+    assert!(store.lookup(&id("old"), "old").unwrap().is_none());
+    // And a staging directory whose owner is gone (no lock file).
+    fs::create_dir_all(dir.path().join("tmp/dead-owner/entry")).unwrap();
+
+    let reopened = Store::open(dir.path()).unwrap();
+    assert!(listing(&dir.path().join("trash")).is_empty());
+    assert!(listing(&dir.path().join("tmp")).is_empty());
+    assert!(reopened.verify().unwrap().is_ok());
+
+    // gc itself also empties trash left behind.
+    fs::create_dir_all(dir.path().join("trash/again/out")).unwrap();
+    collect(&reopened, &[id("app"), id("tool"), id("orphan")], false).unwrap();
+    assert!(listing(&dir.path().join("trash")).is_empty());
+    assert_eq!(names(&reopened), ["app", "base", "lib", "orphan", "tool"]);
+}
+
+#[test]
+fn gc_removes_idle_build_locks_but_builds_still_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    drop(store.build_lock(&id("x")).unwrap());
+    assert!(dir.path().join(format!("locks/{}.lock", id("x"))).exists());
+    collect(&store, &[], false).unwrap();
+    assert!(!dir.path().join(format!("locks/{}.lock", id("x"))).exists());
+    let _l = store.build_lock(&id("x")).unwrap();
+}
