@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 
 use crate::age_file::{self, AgeError, Armor, Identity, Recipient};
 use crate::plaintext::{Plaintext, SecretName};
-use crate::tag::{LabKey, Tag, TagError};
+use crate::tag::{LabKey, LabKeyId, Tag, TagError};
 
 /// Name under which the lab key is stored (`lab-key.age`); it has no tag.
 pub const LAB_KEY_NAME: &str = "lab-key";
@@ -79,6 +79,21 @@ pub enum SecretError {
         name: SecretName,
         /// The tag problem (names the file).
         source: TagError,
+    },
+    /// The tag was made with another lab key (the lab key was rotated and
+    /// this secret was not re-tagged).
+    #[error(
+        "secret {name}: {tag_path} was made with lab key {tag_lab_key}, the lab key is {lab_key} (set it again with `hlb secret set {name}`)"
+    )]
+    StaleTag {
+        /// The secret.
+        name: SecretName,
+        /// The `.tag` file.
+        tag_path: PathBuf,
+        /// Lab key id in the tag file.
+        tag_lab_key: LabKeyId,
+        /// Id of the lab key in use.
+        lab_key: LabKeyId,
     },
     /// The tag does not match the decrypted plaintext: the `.age` file was
     /// changed without `hlb secret set`, or the tag was.
@@ -279,6 +294,14 @@ impl SecretsDir {
         lab_key: &LabKey,
     ) -> Result<Plaintext, SecretError> {
         let tag = self.read_tag(name)?;
+        if tag.lab_key_id() != lab_key.id() {
+            return Err(SecretError::StaleTag {
+                name: name.clone(),
+                tag_path: self.tag_path(name),
+                tag_lab_key: tag.lab_key_id(),
+                lab_key: lab_key.id(),
+            });
+        }
         let plaintext = self.read(name, identities)?;
         if !tag.verify(lab_key, &plaintext) {
             return Err(SecretError::TagMismatch {

@@ -86,18 +86,15 @@ fn emit_seq(out: &mut String, items: &[Value], indent: usize) {
         out.push_str(&" ".repeat(indent));
         out.push('-');
         if is_nested(item) {
-            // Put nested collections on their own lines, indented past the dash.
+            // "- " then the collection, its first line on the dash's line.
+            let mut inner = String::new();
             match item {
-                Value::Object(m) => {
-                    out.push('\n');
-                    emit_map(out, m, indent + 2);
-                }
-                Value::Array(a) => {
-                    out.push('\n');
-                    emit_seq(out, a, indent + 2);
-                }
+                Value::Object(m) => emit_map(&mut inner, m, indent + 2),
+                Value::Array(a) => emit_seq(&mut inner, a, indent + 2),
                 _ => unreachable!("is_nested"),
             }
+            out.push(' ');
+            out.push_str(&inner[indent + 2..]);
         } else {
             out.push(' ');
             out.push_str(&scalar(item));
