@@ -1,7 +1,8 @@
 //! Interop with kubesealpy (PyPI), a sealed-secrets implementation nobody
 //! here wrote: it must unseal what hlb seals, in all three scopes, with the
 //! private key of an hlb-generated sealing key pair, and accept that
-//! certificate as the controller's.
+//! certificate as the controller's; and hlb must unseal what kubesealpy
+//! seals to that certificate.
 //!
 //! The test installs kubesealpy into its own virtualenv under the cargo
 //! target directory (`target/tmp/kubesealpy-venv`, or the directory in
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
+use hlb_secrets::seal;
 use hlb_secrets::sealing_key::{self, SealingKeyParams};
 use hlb_secrets::{Plaintext, Scope, SealSeed, SecretSpec, seal_secret};
 use rand_chacha::ChaCha20Rng;
@@ -87,6 +89,7 @@ fn kubesealpy_unseals_what_hlb_seals_in_every_scope() {
     std::fs::write(&key_path, pair.private_key_pem.expose()).unwrap();
     std::fs::write(&cert_path, &pair.certificate_pem).unwrap();
     let cert = sealing_key::parse_certificate_pem("sealing.crt", &pair.certificate_pem).unwrap();
+    let private = sealing_key::parse_private_key_pem("sealing.key", &pair.private_key_pem).unwrap();
 
     let values: BTreeMap<String, Vec<u8>> = BTreeMap::from([
         ("password".into(), b"correct horse battery staple".to_vec()),
@@ -139,6 +142,16 @@ fn kubesealpy_unseals_what_hlb_seals_in_every_scope() {
             .collect();
         assert_eq!(data, values, "scope {scope_name}");
         assert_eq!(got["scope"], scope_name);
+        // And the other way: hlb unseals what kubesealpy sealed to hlb's certificate.
+        let theirs = base64::engine::general_purpose::STANDARD
+            .decode(got["sealed_by_kubesealpy"].as_str().unwrap())
+            .unwrap();
+        let label = seal::encryption_label(scope, "apps", "app-credentials");
+        let unsealed = seal::hybrid_decrypt(&private, &theirs, &label).unwrap();
+        assert!(
+            unsealed.ct_eq(b"sealed by kubesealpy"),
+            "scope {scope_name}"
+        );
         assert_eq!(got["template_name"], "app-credentials");
         let c = &got["cert"];
         assert_eq!(c["same_key"], true);
