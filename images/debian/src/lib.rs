@@ -10,6 +10,8 @@
 //!   components, keyring);
 //! - [`release`]: `InRelease` signature checking and the SHA256 chain down
 //!   to the `Packages` indexes;
+//! - [`archive`]: the per-suite sequence (fetch through a caller's
+//!   function, verify, decompress, parse) that `hlb lock` runs;
 //! - [`deb822`]: the control-file syntax everything above is written in;
 //! - [`packages`]: binary package records of a `Packages` index;
 //! - [`version`] and [`relation`]: dpkg version ordering and relationship
@@ -18,6 +20,7 @@
 //! - [`deb`]: reading `.deb` files (ar, control and data tarballs);
 //! - [`digest`]: the SHA-256 newtype used by indexes and the lock.
 
+pub mod archive;
 pub mod deb;
 pub mod deb822;
 pub mod digest;

@@ -165,6 +165,9 @@ pub enum RelationErrorKind {
     /// A `Provides` constraint other than `=`.
     #[error("Provides only allows `(= version)`")]
     ProvidesOperator,
+    /// A list where exactly one relation was expected (a request).
+    #[error("expected exactly one package")]
+    NotOne,
     /// Trailing text after a complete relation.
     #[error("unexpected text {0:?}")]
     Trailing(String),

@@ -18,6 +18,7 @@
 use std::collections::BTreeMap;
 
 use pgp::composed::{CleartextSignedMessage, Deserializable, SignedPublicKey};
+use pgp::crypto::hash::HashAlgorithm;
 use pgp::types::KeyDetails;
 
 use crate::deb822::{self, SingleParagraphError};
@@ -309,6 +310,11 @@ impl Keyring {
         Ok(Keyring { keys })
     }
 
+    /// Adds the keys of `other` (several `Signed-By` files).
+    pub fn extend(&mut self, other: Keyring) {
+        self.keys.extend(other.keys);
+    }
+
     /// Hex fingerprints of the primary keys, in keyring order.
     pub fn fingerprints(&self) -> Vec<String> {
         self.keys
@@ -332,8 +338,8 @@ pub struct VerifiedRelease {
 
 /// Verifies a clear-signed `InRelease` against `keyring` and parses the
 /// Release it carries. At least one signature must verify with a key (or
-/// subkey) of the keyring; signatures by unknown keys are ignored, as apt
-/// ignores them.
+/// subkey) of the keyring; signatures by unknown keys, and signatures over
+/// MD5, SHA-1 or RIPEMD-160 digests, are ignored.
 pub fn verify_inrelease(
     bytes: &[u8],
     keyring: &Keyring,
@@ -350,6 +356,19 @@ pub fn verify_inrelease(
     let mut signed_by = Vec::new();
     let mut issuers = Vec::new();
     for sig in msg.signatures() {
+        // MD5 and SHA-1 signatures are forgeable; apt refuses them too.
+        let strong = !matches!(
+            sig.hash_alg(),
+            None | Some(
+                HashAlgorithm::None
+                    | HashAlgorithm::Md5
+                    | HashAlgorithm::Sha1
+                    | HashAlgorithm::Ripemd160
+            )
+        );
+        if !strong {
+            continue;
+        }
         issuers.extend(
             sig.issuer_fingerprint()
                 .iter()

@@ -166,7 +166,7 @@ impl Request {
             1 => Ok(Request(rels.remove(0))),
             _ => Err(RelationError {
                 text: text.to_owned(),
-                kind: relation::RelationErrorKind::Trailing(text.to_owned()),
+                kind: relation::RelationErrorKind::NotOne,
             }),
         }
     }

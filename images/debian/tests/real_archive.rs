@@ -10,17 +10,16 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::Duration;
 
+use hlb_debian::archive::{LoadedSuite, by_hash_url, decompress_index, keyring_for, load_suite};
 use hlb_debian::deb::{DebReader, EntryKind};
-use hlb_debian::packages::{BinaryPackage, parse_packages};
+use hlb_debian::packages::BinaryPackage;
 use hlb_debian::release::{Keyring, ReleaseError, verify_inrelease};
 use hlb_debian::resolve::{Request, Resolution, ResolveOptions, Universe, resolve};
-use hlb_debian::sources::{SignedBy, SuiteLocation, discover, packages_index_path};
+use hlb_debian::sources::{SuiteLocation, discover, packages_index_path};
 use hlb_debian::{Sha256, Version};
 
 const SUITES: [&str; 3] = ["bookworm", "bookworm-updates", "bookworm-security"];
@@ -30,7 +29,7 @@ struct Suite {
     location: SuiteLocation,
     inrelease: Vec<u8>,
     keyring: Keyring,
-    packages: Vec<BinaryPackage>,
+    loaded: LoadedSuite,
 }
 
 struct Archive {
@@ -56,65 +55,43 @@ fn load() -> Archive {
                     && s.components.iter().any(|c| c == "main")
             })
             .unwrap_or_else(|| panic!("no apt source lists {wanted} main for {ARCH}"));
-        let Some(SignedBy::Keyrings(keyrings)) = &source.signed_by else {
-            panic!(
-                "{}: the test needs Signed-By with a keyring file",
-                source.origin
-            );
-        };
-        let keyring_path = &keyrings[0];
-        let keyring_bytes = std::fs::read(keyring_path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", keyring_path.display()));
-        let keyring =
-            Keyring::from_bytes(&keyring_bytes, &keyring_path.display().to_string()).unwrap();
+        let keyring = keyring_for(source.signed_by.as_ref(), &source.origin, &mut |p| {
+            std::fs::read(p)
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
         let location = SuiteLocation {
             uri: source.uris[0].clone(),
             suite: wanted.to_owned(),
         };
-        let inrelease = support::fetch_fresh(
-            &location.inrelease_url(),
-            &format!("{wanted}.InRelease"),
-            Duration::from_secs(6 * 3600),
+        let loaded = load_suite(
+            &location,
+            &["main".to_owned()],
+            ARCH,
+            &keyring,
+            &mut support::fetch,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!loaded.release.signed_by.is_empty());
+        assert_eq!(loaded.indexes.len(), 1);
+        assert_eq!(
+            loaded.indexes[0].path,
+            packages_index_path("main", ARCH, ".xz")
         );
-        let verified = verify_inrelease(&inrelease, &keyring, &location.inrelease_url())
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(!verified.signed_by.is_empty());
-        assert!(
-            verified.release.matches_suite(wanted),
-            "{wanted}: {:?}",
-            verified.release.codename
-        );
-        let path = packages_index_path("main", ARCH, ".xz");
-        let entry = verified.release.files[&path];
-        let (xz, _) =
-            support::fetch_by_hash(&location.index_url(&path), &entry.sha256, ".Packages.xz");
-        verified
-            .release
-            .verify_index(&location.inrelease_url(), &path, &xz)
-            .unwrap_or_else(|e| panic!("{e}"));
-        let mut text = String::new();
-        liblzma::read::XzDecoder::new(&xz[..])
-            .read_to_string(&mut text)
-            .expect("decompress Packages.xz");
-        // The uncompressed index is listed too: check the decompressed text.
-        verified
-            .release
-            .verify_index(
-                &location.inrelease_url(),
-                &packages_index_path("main", ARCH, ""),
-                text.as_bytes(),
-            )
-            .unwrap_or_else(|e| panic!("{e}"));
-        let packages = parse_packages(&text, &location.index_url(&path), wanted)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let inrelease = support::fetch(&location.inrelease_url()).unwrap();
+        assert_eq!(Sha256::of(&inrelease), loaded.inrelease_sha256);
         suites.push(Suite {
             location,
             inrelease,
             keyring,
-            packages,
+            loaded,
         });
     }
-    let universe = Universe::new(ARCH, suites.iter().flat_map(|s| s.packages.iter().cloned()));
+    let universe = Universe::new(
+        ARCH,
+        suites
+            .iter()
+            .flat_map(|s| s.loaded.packages.iter().cloned()),
+    );
     Archive { suites, universe }
 }
 
@@ -189,7 +166,13 @@ fn check_closure(universe: &Universe, r: &Resolution) {
 fn release_chain_is_verified_and_tampering_is_caught() {
     let a = archive();
     for s in &a.suites {
-        assert!(!s.packages.is_empty(), "{} has packages", s.location);
+        assert!(!s.loaded.packages.is_empty(), "{} has packages", s.location);
+        assert!(
+            s.loaded
+                .packages
+                .iter()
+                .all(|p| p.suite == s.location.suite)
+        );
         // Flip one byte of the signed text: the signature must fail.
         let mut tampered = s.inrelease.clone();
         let pos = tampered
@@ -201,6 +184,24 @@ fn release_chain_is_verified_and_tampering_is_caught() {
         let e = verify_inrelease(&tampered, &s.keyring, "tampered").unwrap_err();
         assert!(matches!(e, ReleaseError::BadSignature { .. }), "{e}");
     }
+    // The decompressed index is what the Release lists uncompressed (the
+    // small updates suite keeps this cheap).
+    let updates = a
+        .suites
+        .iter()
+        .find(|s| s.location.suite == "bookworm-updates")
+        .unwrap();
+    let release = &updates.loaded.release.release;
+    let index = &updates.loaded.indexes[0];
+    let xz = support::fetch(&by_hash_url(&updates.location, &index.path, &index.sha256)).unwrap();
+    let text = decompress_index(".xz", &xz).unwrap();
+    release
+        .verify_index(
+            "updates",
+            &packages_index_path("main", ARCH, ""),
+            text.as_bytes(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
     // A keyring that does not hold the archive key refuses a real InRelease.
     let other = std::fs::read("/usr/share/keyrings/debian-archive-removed-keys.gpg");
     if let Ok(bytes) = other {

@@ -219,6 +219,21 @@ fn unknown_foreign_and_already_selected_problems() {
 }
 
 #[test]
+fn requests_parse_one_package() {
+    assert_eq!(
+        Request::parse("dnsdist (>= 1.7)").unwrap().0.name,
+        "dnsdist"
+    );
+    let e = Request::parse("a1, b1").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid relation \"a1, b1\": expected exactly one package"
+    );
+    assert!(Request::parse("a1 | b1").is_err());
+    assert!(Request::parse("").is_err());
+}
+
+#[test]
 fn versioned_dependencies_need_versioned_provides() {
     let u = universe(&[(
         "bookworm",

@@ -82,3 +82,27 @@ pub fn fetch_by_hash(url: &str, sha256: &Sha256, suffix: &str) -> (Vec<u8>, Path
     write_atomic(&path, &bytes);
     (bytes, path)
 }
+
+/// The fetch function handed to `hlb_debian::archive::load_suite`:
+/// `InRelease` through the fresh cache, `by-hash` URLs through the hash
+/// cache, anything else straight from the mirror.
+pub fn fetch(url: &str) -> hlb_debian::archive::FetchResult {
+    if url.ends_with("/InRelease") {
+        let name: String = url
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        return Ok(fetch_fresh(url, &name, Duration::from_secs(6 * 3600)));
+    }
+    if let Some((_, hash)) = url.rsplit_once("/by-hash/SHA256/") {
+        let sha: Sha256 = hash.parse()?;
+        return Ok(fetch_by_hash(url, &sha, ".index").0);
+    }
+    Ok(download(url))
+}
