@@ -8,5 +8,7 @@ pub mod interp;
 pub mod io;
 pub mod load;
 pub mod lock;
+pub mod plan;
+pub mod sched;
 pub use compile::{BuildCx, BuildError, Compiler};
 pub use drv::{Derivation, DrvId, FixedHash, Value};

@@ -1,0 +1,462 @@
+//! Planning: from an evaluated lab to the derivation graph and the layout of
+//! its generation.
+//!
+//! The planner decides what each declaration's derivation hashes: only what
+//! can change the output. A file that interpolates `${domain}` hashes the
+//! value of `domain` and no other parameter, so changing an unrelated
+//! parameter rebuilds nothing. Everything is keyed by `BTreeMap`, so the plan
+//! is independent of declaration and file order.
+//!
+//! Planning is pure: it reads the `Lab` (whose files were read and hashed by
+//! the loader) and the lock, never the network or the store.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hlb_cache::generation::{Artifact, Generation};
+use serde_json::json;
+
+use crate::decl::{Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl};
+use crate::diag::{Diagnostic, Diagnostics, Span};
+use crate::drv::{Derivation, DrvId, Value};
+use crate::graph::Graph;
+use crate::interp;
+use crate::lock::{Lock, LockRequests};
+use crate::sched::{Outcome, SourceBytes};
+
+/// Compiler versions, by derivation kind (the scheduler's registry answers it).
+pub type Versions<'a> = &'a dyn Fn(&str) -> Option<u32>;
+
+/// The generation's target for artifacts that belong to no machine.
+pub const LAB_TARGET: &str = "lab";
+
+/// One artifact as the generation will list it.
+#[derive(Debug, Clone)]
+pub struct PlannedArtifact {
+    pub id: DrvId,
+    /// Delivery information for the deployer (destination path, mode, namespace, order…).
+    pub meta: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug)]
+pub struct Plan {
+    pub lab: String,
+    pub graph: Graph,
+    /// The derivation of each declaration that has one, by declaration name.
+    pub by_name: BTreeMap<String, DrvId>,
+    pub sources: SourceBytes,
+    /// target → artifact name → artifact.
+    pub targets: BTreeMap<String, BTreeMap<String, PlannedArtifact>>,
+}
+
+impl Plan {
+    /// Every derivation a generation needs directly.
+    pub fn roots(&self) -> Vec<DrvId> {
+        let set: BTreeSet<DrvId> = self
+            .targets
+            .values()
+            .flat_map(|t| t.values().map(|a| a.id))
+            .collect();
+        set.into_iter().collect()
+    }
+
+    /// Name of the target a declaration's artifact lands in.
+    pub fn target_of(&self, name: &str) -> Option<&str> {
+        self.targets
+            .iter()
+            .find(|(_, arts)| arts.contains_key(name))
+            .map(|(t, _)| t.as_str())
+    }
+
+    /// The generation manifest, once everything in `roots()` is built.
+    pub fn generation(&self, outcome: &Outcome) -> Option<Generation> {
+        let mut targets = BTreeMap::new();
+        for (target, arts) in &self.targets {
+            let mut out = BTreeMap::new();
+            for (name, a) in arts {
+                let entry = outcome.outputs.get(&a.id)?;
+                let drv = self.graph.get(&a.id)?;
+                out.insert(
+                    name.clone(),
+                    Artifact {
+                        id: a.id,
+                        name: drv.name.clone(),
+                        kind: drv.kind.clone(),
+                        content: entry.content_hash,
+                        secret: drv.secret,
+                        meta: a.meta.clone(),
+                    },
+                );
+            }
+            targets.insert(target.clone(), out);
+        }
+        Some(Generation {
+            lab: self.lab.clone(),
+            targets,
+        })
+    }
+}
+
+/// What `hlb lock` must resolve for this lab: every fetch without a pinned
+/// hash in the recipe.
+pub fn lock_requests(lab: &Lab) -> LockRequests {
+    let mut sections: BTreeMap<String, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
+    for d in &lab.decls {
+        if let Body::Fetch(f) = &d.body {
+            if f.hash.is_none() {
+                sections
+                    .entry("fetch".to_string())
+                    .or_default()
+                    .insert(f.url.value.clone(), json!({}));
+            }
+        }
+    }
+    LockRequests(sections)
+}
+
+fn target_name(kind: Kind, name: &str) -> String {
+    format!("{}/{name}", kind.as_str())
+}
+
+fn diag(code: &'static str, span: Span, message: String, help: Option<String>) -> Diagnostic {
+    Diagnostic {
+        code,
+        message,
+        span: Some(span),
+        label: None,
+        notes: Vec::new(),
+        help,
+    }
+}
+
+struct Planner<'a> {
+    lab: &'a Lab,
+    lock: &'a Lock,
+    versions: Versions<'a>,
+    drvs: BTreeMap<DrvId, Derivation>,
+    by_name: BTreeMap<String, DrvId>,
+    sources: SourceBytes,
+    targets: BTreeMap<String, BTreeMap<String, PlannedArtifact>>,
+    errors: Vec<Diagnostic>,
+}
+
+/// Plan the lab. All problems are reported together.
+pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diagnostics> {
+    let mut p = Planner {
+        lab,
+        lock,
+        versions,
+        drvs: BTreeMap::new(),
+        by_name: BTreeMap::new(),
+        sources: BTreeMap::new(),
+        targets: BTreeMap::new(),
+        errors: Vec::new(),
+    };
+    // Fetches first: files and manifests take them as inputs.
+    for d in &lab.decls {
+        if let Body::Fetch(f) = &d.body {
+            p.fetch(d, f);
+        }
+    }
+    let mut used_fetches = BTreeSet::new();
+    for d in &lab.decls {
+        match &d.body {
+            Body::File(f) => {
+                if let Content::Fetch(r) = &f.content {
+                    used_fetches.insert(r.name.clone());
+                }
+                p.file(d, f);
+            }
+            Body::Manifest(m) => {
+                if let Content::Fetch(r) = &m.content {
+                    used_fetches.insert(r.name.clone());
+                }
+                p.manifest(d, m);
+            }
+            // Targets are not artifacts; secrets are compiled by the secrets issue's compiler.
+            Body::Cluster(_) | Body::Host(_) | Body::Secret(_) | Body::Fetch(_) => {}
+        }
+    }
+    // A fetch nothing consumes is still part of the lab: keep it in the generation.
+    for d in &lab.decls {
+        if matches!(d.body, Body::Fetch(_)) && !used_fetches.contains(&d.name.value) {
+            if let Some(id) = p.by_name.get(&d.name.value).copied() {
+                p.artifact(LAB_TARGET.to_string(), &d.name.value, id, BTreeMap::new());
+            }
+        }
+    }
+    if !p.errors.is_empty() {
+        p.errors
+            .sort_by_key(|d| d.span.map(|s| (s.file.0, s.offset)));
+        return Err(Diagnostics(p.errors));
+    }
+    let graph = Graph::new(p.drvs).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            code: "E0599",
+            message: format!("internal error while planning: {e}"),
+            span: None,
+            label: None,
+            notes: Vec::new(),
+            help: Some("this is a bug in hlb; please report it".into()),
+        }])
+    })?;
+    Ok(Plan {
+        lab: lab.name.value.clone(),
+        graph,
+        by_name: p.by_name,
+        sources: p.sources,
+        targets: p.targets,
+    })
+}
+
+impl Planner<'_> {
+    fn version(&mut self, kind: &str, span: Span) -> Option<u32> {
+        let v = (self.versions)(kind);
+        if v.is_none() {
+            self.errors.push(diag(
+                "E0501",
+                span,
+                format!("this hlb has no compiler for `{kind}`"),
+                None,
+            ));
+        }
+        v
+    }
+
+    fn add(&mut self, decl: &Decl, drv: Derivation) -> DrvId {
+        let id = drv.id();
+        self.drvs.insert(id, drv);
+        self.by_name.insert(decl.name.value.clone(), id);
+        id
+    }
+
+    fn artifact(
+        &mut self,
+        target: String,
+        name: &str,
+        id: DrvId,
+        meta: BTreeMap<String, serde_json::Value>,
+    ) {
+        self.targets
+            .entry(target)
+            .or_default()
+            .insert(name.to_string(), PlannedArtifact { id, meta });
+    }
+
+    fn fetch(&mut self, d: &Decl, f: &FetchDecl) {
+        let Some(version) = self.version("fetch", d.span) else {
+            return;
+        };
+        let hash = match &f.hash {
+            Some(h) => h.value.clone(),
+            None => match self.lock.fetch_hash(&f.url.value) {
+                Some(h) => h,
+                None => {
+                    self.errors.push(diag(
+                        "E0502",
+                        f.url.span,
+                        format!("`{}` has no hash and hlb.lock has no pin for this URL", d.name.value),
+                        Some("run `hlb lock` to pin it, or add hash=\"sha256:…\" (`hlb prefetch URL` prints it)".into()),
+                    ));
+                    return;
+                }
+            },
+        };
+        let drv = Derivation {
+            kind: "fetch".into(),
+            name: d.name.value.clone(),
+            builder_version: version,
+            params: Value::map()
+                .with("url", f.url.value.as_str())
+                .with("executable", f.executable),
+            inputs: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            fixed_output: Some(hash),
+            secret: false,
+        };
+        self.add(d, drv);
+    }
+
+    /// Content of a file or manifest: sets `text`, `sources` or `inputs`,
+    /// and the parameters the content refers to when it is interpolated.
+    fn content(
+        &mut self,
+        content: &Content,
+        interpolate: bool,
+        params: &mut Value,
+        drv_sources: &mut BTreeMap<String, hlb_cache::Digest>,
+        drv_inputs: &mut BTreeMap<String, DrvId>,
+    ) -> Option<()> {
+        match content {
+            Content::Text(t) => {
+                // Recipe strings are interpolated by the loader already.
+                *params = params
+                    .clone()
+                    .with("text", t.value.as_str())
+                    .with("interpolate", false);
+                return Some(());
+            }
+            Content::Source(path) => {
+                let file = self.lab.files.get(&path.value)?;
+                self.sources.insert(file.digest, file.bytes.clone());
+                drv_sources.insert("src".into(), file.digest);
+                *params = params.clone().with("source_name", path.value.to_string());
+                if interpolate {
+                    let Ok(text) = std::str::from_utf8(&file.bytes) else {
+                        self.errors.push(diag(
+                            "E0503",
+                            path.span,
+                            format!(
+                                "{} is not UTF-8 text, so it cannot be interpolated",
+                                path.value
+                            ),
+                            Some("drop interpolate=#true to deliver the bytes unchanged".into()),
+                        ));
+                        return None;
+                    };
+                    let mut used = BTreeMap::new();
+                    let mut ok = true;
+                    for name in interp::references(text) {
+                        match self.lab.param(name) {
+                            Some(v) => {
+                                used.insert(name.to_string(), Value::from(v));
+                            }
+                            None => {
+                                ok = false;
+                                let offset = text.find(&format!("${{{name}}}")).unwrap_or(0);
+                                let line = text[..offset].matches('\n').count() + 1;
+                                let col = text[..offset]
+                                    .rsplit('\n')
+                                    .next()
+                                    .map_or(0, |l| l.chars().count())
+                                    + 1;
+                                self.errors.push(diag(
+                                    "E0504",
+                                    path.span,
+                                    format!("{}:{line}:{col} refers to unknown parameter `{name}`", path.value),
+                                    Some(format!(
+                                        "declare it with `param \"{name}\" \"…\"` in the lab, or write `$${{{name}}}` for a literal `${{{name}}}`"
+                                    )),
+                                ));
+                            }
+                        }
+                    }
+                    if !ok {
+                        return None;
+                    }
+                    *params = params.clone().with("params", Value::Map(used));
+                }
+            }
+            Content::Fetch(r) => {
+                let id = *self.by_name.get(&r.name)?;
+                drv_inputs.insert("src".into(), id);
+                *params = params.clone().with("source_name", r.name.as_str());
+                if interpolate {
+                    // The fetched text is unknown until it is built: hash every parameter.
+                    let all: BTreeMap<String, Value> = self
+                        .lab
+                        .params
+                        .iter()
+                        .map(|(k, v)| (k.clone(), Value::from(v.value.as_str())))
+                        .chain([(
+                            "lab.name".to_string(),
+                            Value::from(self.lab.name.value.as_str()),
+                        )])
+                        .collect();
+                    *params = params.clone().with("params", Value::Map(all));
+                }
+            }
+        }
+        *params = params.clone().with("interpolate", interpolate);
+        Some(())
+    }
+
+    fn file(&mut self, d: &Decl, f: &FileDecl) {
+        let Some(version) = self.version("file", d.span) else {
+            return;
+        };
+        let mut params = Value::map();
+        let (mut sources, mut inputs) = (BTreeMap::new(), BTreeMap::new());
+        if self
+            .content(
+                &f.content,
+                f.interpolate,
+                &mut params,
+                &mut sources,
+                &mut inputs,
+            )
+            .is_none()
+        {
+            return;
+        }
+        let drv = Derivation {
+            kind: "file".into(),
+            name: d.name.value.clone(),
+            builder_version: version,
+            params,
+            inputs,
+            sources,
+            fixed_output: None,
+            secret: false,
+        };
+        let id = self.add(d, drv);
+        let target = f
+            .target
+            .as_ref()
+            .map_or(LAB_TARGET.to_string(), |t| target_name(t.kind, &t.name));
+        let mut meta = BTreeMap::new();
+        if let Some(p) = &f.path {
+            meta.insert("path".to_string(), json!(p.value));
+        }
+        meta.insert("mode".to_string(), json!(format!("{:04o}", f.mode.value)));
+        self.artifact(target, &d.name.value, id, meta);
+    }
+
+    fn manifest(&mut self, d: &Decl, m: &ManifestDecl) {
+        let Some(version) = self.version("manifest", d.span) else {
+            return;
+        };
+        let mut params =
+            Value::map().with("namespace", m.namespace.as_ref().map(|n| n.value.clone()));
+        let (mut sources, mut inputs) = (BTreeMap::new(), BTreeMap::new());
+        if self
+            .content(
+                &m.content,
+                m.interpolate,
+                &mut params,
+                &mut sources,
+                &mut inputs,
+            )
+            .is_none()
+        {
+            return;
+        }
+        if params.get("source_name").is_none() {
+            params = params.with("source_name", format!("manifest {}", d.name.value));
+        }
+        let drv = Derivation {
+            kind: "manifest".into(),
+            name: d.name.value.clone(),
+            builder_version: version,
+            params,
+            inputs,
+            sources,
+            fixed_output: None,
+            secret: false,
+        };
+        let id = self.add(d, drv);
+        let mut meta = BTreeMap::new();
+        if let Some(ns) = &m.namespace {
+            meta.insert("namespace".to_string(), json!(ns.value));
+        }
+        let after: Vec<&str> = m.after.iter().map(|r| r.name.as_str()).collect();
+        if !after.is_empty() {
+            meta.insert("after".to_string(), json!(after));
+        }
+        self.artifact(
+            target_name(m.target.kind, &m.target.name),
+            &d.name.value,
+            id,
+            meta,
+        );
+    }
+}

@@ -1,0 +1,168 @@
+//! Command-line definitions. Help text teaches with examples; every command
+//! that produces data has `--json`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Pure build system and deployer for immutable homelab node images";
+
+const LONG_ABOUT: &str = "\
+hlb evaluates the KDL recipes of a lab into a graph of derivations, builds each
+one by a pure function of its inputs into a content-addressed store, and records
+the lab's outputs as a generation.
+
+Examples:
+  hlb build --recipes recipes        build the example lab, print the generation
+  hlb generations                    list the generations of the lab
+  hlb diff                           what changed between the last two generations
+  hlb show traefik.yaml              one derivation: id, inputs, output path
+  hlb graph --format svg -o lab.svg  a picture of the build graph
+  hlb store gc                       free what no generation needs
+
+Exit codes: 0 success, 1 failure (recipe, build, store), 2 usage.";
+
+#[derive(Parser, Debug)]
+#[command(name = "hlb", version, about = ABOUT, long_about = LONG_ABOUT)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// The recipes directory (holding lab.kdl and hlb.lock). Default: `.` when
+    /// it has lab.kdl, else `recipes/`.
+    #[arg(long, global = true, env = "HLB_RECIPES", value_name = "DIR")]
+    pub recipes: Option<PathBuf>,
+    /// The store [default: $XDG_DATA_HOME/hlb/store].
+    #[arg(long, global = true, env = "HLB_STORE", value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Profiles, generations and locks [default: $XDG_STATE_HOME/hlb].
+    #[arg(long, global = true, env = "HLB_STATE", value_name = "DIR")]
+    pub state: Option<PathBuf>,
+    /// Machine-readable output: one JSON object per line with a `reason` field.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// When to use colours and progress bars.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+    /// Look for downloads here first (a directory or an http(s) URL; repeatable;
+    /// also HLB_MIRRORS, whitespace- or comma-separated).
+    #[arg(long = "mirror", global = true, value_name = "DIR_OR_URL")]
+    pub mirrors: Vec<String>,
+    /// Use only the store and mirrors, never an upstream URL.
+    #[arg(long, global = true)]
+    pub offline: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Build the lab (or some declarations) into the store and record a generation.
+    #[command(after_help = "\
+Examples:
+  hlb build                       everything; prints the generation hash on stdout
+  hlb build -j 1 --keep-going     one at a time, and build all that can be built
+  hlb build traefik.yaml motd     only these declarations (no new generation)
+  hlb build --json | jq .         events and the result for scripts")]
+    Build(BuildArgs),
+    /// Show one declaration's derivation: id, kind, inputs, output, whether built.
+    #[command(
+        after_help = "Example:\n  hlb show traefik.yaml\n  hlb show --json gateway-api | jq .id"
+    )]
+    Show {
+        /// Declaration name (or a derivation id).
+        name: String,
+    },
+    /// Explain why A depends on B: the chain of inputs from A to B.
+    #[command(
+        name = "why-depends",
+        after_help = "Example:\n  hlb why-depends gateway-api gateway-api-crds"
+    )]
+    WhyDepends { from: String, to: String },
+    /// Draw the derivation graph (DOT, or SVG through Graphviz's `dot`).
+    #[command(
+        after_help = "Examples:\n  hlb graph | dot -Tpng > lab.png\n  hlb graph --format svg -o lab.svg"
+    )]
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+        format: GraphFormat,
+        /// Write here instead of stdout.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// List the lab's generations (number, date, hash; `*` marks the current one).
+    Generations,
+    /// Compare two generations per target; text artifacts get a unified diff.
+    #[command(after_help = "\
+Examples:
+  hlb diff            the previous generation against the current one
+  hlb diff 3          generation 3 against the current one
+  hlb diff 3 5        generation 3 against generation 5")]
+    Diff {
+        /// Older generation number [default: the one before B].
+        a: Option<u64>,
+        /// Newer generation number [default: current].
+        b: Option<u64>,
+        /// Only say which artifacts changed, no text diffs.
+        #[arg(long)]
+        stat: bool,
+    },
+    /// Store maintenance.
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Resolve what moves (unpinned downloads, …) into hlb.lock.
+    #[command(after_help = "\
+Examples:
+  hlb lock            pin what is missing, drop what is no longer used
+  hlb lock --check    exit 1 when hlb.lock is stale (for CI)")]
+    Lock {
+        /// Do not write; fail when the lock is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Download a URL and print the pin to paste into a recipe.
+    #[command(after_help = "Example:\n  hlb prefetch https://example.org/tool-1.0.tar.gz")]
+    Prefetch { url: String },
+}
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// Only these declarations (and what they need); no generation is recorded.
+    pub names: Vec<String>,
+    /// Parallel builds [default: number of cores].
+    #[arg(short, long)]
+    pub jobs: Option<usize>,
+    /// Build everything that does not depend on a failure.
+    #[arg(short, long)]
+    pub keep_going: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StoreCommand {
+    /// Re-hash every entry and name any that is corrupted.
+    Verify,
+    /// Remove what no generation or pinned root reaches.
+    Gc {
+        /// Only say what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the store's directory.
+    Path,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphFormat {
+    Dot,
+    Svg,
+}

@@ -1,0 +1,263 @@
+//! `hlb generations` and `hlb diff`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::anyhow;
+use hlb_cache::{Artifact, Generation, GenerationRecord};
+use serde_json::json;
+
+use crate::Result;
+use crate::ctx::Ctx;
+
+/// `YYYY-MM-DD HH:MM:SS` UTC from unix seconds (no time-zone database needed).
+pub fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil-from-days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn lab_name(ctx: &Ctx) -> Result<String> {
+    Ok(ctx.load()?.name.value)
+}
+
+pub fn list(ctx: &Ctx) -> Result<()> {
+    let lab = lab_name(ctx)?;
+    let profiles = ctx.profiles()?;
+    let records = profiles.list(&lab).map_err(|e| anyhow!("{e}"))?;
+    let current = profiles
+        .current(&lab)
+        .map_err(|e| anyhow!("{e}"))?
+        .map(|r| r.number);
+    if records.is_empty() {
+        ctx.out.status(&format!(
+            "lab {lab} has no generations yet: run `hlb build`"
+        ));
+    }
+    for r in &records {
+        let mark = if Some(r.number) == current { "*" } else { " " };
+        ctx.out.data(&format!(
+            "{mark} {:>4}  {}  {}",
+            r.number,
+            utc(r.created),
+            r.generation
+        ));
+        ctx.out.record(
+            "generation",
+            json!({"number": r.number, "created": r.created, "generation": r.generation, "current": Some(r.number) == current}),
+        );
+    }
+    Ok(())
+}
+
+fn load_generation(ctx: &Ctx, r: &GenerationRecord) -> Result<Generation> {
+    let store = ctx.store()?;
+    store
+        .generation(&r.generation)
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| {
+            anyhow!(
+                "generation {} ({}) is not in the store",
+                r.number,
+                r.generation
+            )
+            .into()
+        })
+}
+
+pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()> {
+    let lab = lab_name(ctx)?;
+    let profiles = ctx.profiles()?;
+    let records = profiles.list(&lab).map_err(|e| anyhow!("{e}"))?;
+    let current = profiles
+        .current(&lab)
+        .map_err(|e| anyhow!("{e}"))?
+        .ok_or_else(|| anyhow!("lab {lab} has no generations yet: run `hlb build`"))?;
+    let find = |n: u64| {
+        records
+            .iter()
+            .find(|r| r.number == n)
+            .cloned()
+            .ok_or_else(|| anyhow!("lab {lab} has no generation {n} (see `hlb generations`)"))
+    };
+    let rb = match b {
+        Some(n) => find(n)?,
+        None => current,
+    };
+    let ra = match a {
+        Some(n) => find(n)?,
+        None => records
+            .iter()
+            .filter(|r| r.number < rb.number)
+            .next_back()
+            .cloned()
+            .ok_or_else(|| {
+                anyhow!(
+                    "generation {} is the first: nothing to compare it with",
+                    rb.number
+                )
+            })?,
+    };
+    let (ga, gb) = (load_generation(ctx, &ra)?, load_generation(ctx, &rb)?);
+    let store = ctx.store()?;
+    let out_path = |art: &Artifact| -> Option<PathBuf> {
+        store
+            .lookup(&art.id, &art.name)
+            .ok()
+            .flatten()
+            .map(|e| e.out)
+    };
+    ctx.out
+        .data(&format!("generation {} → {}", ra.number, rb.number));
+    let targets: BTreeSet<&String> = ga.targets.keys().chain(gb.targets.keys()).collect();
+    let mut changes = Vec::new();
+    for t in targets {
+        let empty = Default::default();
+        let (ta, tb) = (
+            ga.targets.get(t).unwrap_or(&empty),
+            gb.targets.get(t).unwrap_or(&empty),
+        );
+        let names: BTreeSet<&String> = ta.keys().chain(tb.keys()).collect();
+        let mut lines = Vec::new();
+        for n in names {
+            let (x, y) = (ta.get(n), tb.get(n));
+            let status = match (x, y) {
+                (None, Some(_)) => "added",
+                (Some(_), None) => "removed",
+                (Some(x), Some(y)) if x.content != y.content || x.meta != y.meta => "changed",
+                _ => continue,
+            };
+            changes.push(json!({"target": t, "artifact": n, "status": status}));
+            lines.push(format!("  {status:<8} {n}"));
+            if stat || status != "changed" {
+                continue;
+            }
+            let (x, y) = (x.expect("changed"), y.expect("changed"));
+            if x.meta != y.meta {
+                lines.push(format!(
+                    "           delivery: {} → {}",
+                    serde_json::to_string(&x.meta).unwrap_or_default(),
+                    serde_json::to_string(&y.meta).unwrap_or_default()
+                ));
+            }
+            if x.secret || y.secret {
+                lines.push("           (secret: contents not shown)".into());
+                continue;
+            }
+            if let (Some(px), Some(py)) = (out_path(x), out_path(y)) {
+                lines.extend(text_diff(&px, &py, n));
+            }
+        }
+        if !lines.is_empty() {
+            ctx.out.data(&format!("{t}:"));
+            for l in lines {
+                ctx.out.data(&l);
+            }
+        }
+    }
+    if changes.is_empty() {
+        ctx.out.data("  no changes");
+    }
+    ctx.out.record(
+        "diff",
+        json!({"from": {"number": ra.number, "generation": ra.generation}, "to": {"number": rb.number, "generation": rb.generation}, "changes": changes}),
+    );
+    Ok(())
+}
+
+/// Files of an output (a file, or every file under a directory), relative.
+fn files(root: &Path) -> Vec<(String, PathBuf)> {
+    let mut out = Vec::new();
+    if root.is_file() {
+        out.push((String::new(), root.to_path_buf()));
+        return out;
+    }
+    let mut stack = vec![(String::new(), root.to_path_buf())];
+    while let Some((rel, dir)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<_> = rd.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let name = format!("{rel}{}", e.file_name().to_string_lossy());
+            let p = e.path();
+            if p.is_dir() {
+                stack.push((format!("{name}/"), p));
+            } else {
+                out.push((name, p));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn text_diff(a: &Path, b: &Path, name: &str) -> Vec<String> {
+    let (fa, fb) = (files(a), files(b));
+    let rels: BTreeSet<&String> = fa
+        .iter()
+        .map(|f| &f.0)
+        .chain(fb.iter().map(|f| &f.0))
+        .collect();
+    let mut lines = Vec::new();
+    for rel in rels {
+        let read = |fs: &[(String, PathBuf)]| {
+            fs.iter()
+                .find(|f| &f.0 == rel)
+                .and_then(|f| std::fs::read(&f.1).ok())
+                .unwrap_or_default()
+        };
+        let (x, y) = (read(&fa), read(&fb));
+        if x == y {
+            continue;
+        }
+        let label = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{name}/{rel}")
+        };
+        match (std::str::from_utf8(&x), std::str::from_utf8(&y)) {
+            (Ok(tx), Ok(ty)) if !tx.contains('\0') && !ty.contains('\0') => {
+                let diff = similar::TextDiff::from_lines(tx, ty);
+                let text = diff
+                    .unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{label}"), &format!("b/{label}"))
+                    .to_string();
+                lines.extend(text.lines().map(|l| format!("           {l}")));
+            }
+            _ => lines.push(format!(
+                "           binary {label} differs ({} → {} bytes)",
+                x.len(),
+                y.len()
+            )),
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn utc_dates() {
+        assert_eq!(super::utc(0), "1970-01-01 00:00:00");
+        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00");
+        assert_eq!(super::utc(1_795_500_000), "2026-11-24 06:00:00");
+    }
+}

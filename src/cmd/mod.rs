@@ -1,0 +1,6 @@
+//! One module per command family.
+pub mod build;
+pub mod generations;
+pub mod inspect;
+pub mod lock;
+pub mod store;

@@ -1,0 +1,96 @@
+//! `hlb store verify | gc | path`.
+
+use anyhow::anyhow;
+use serde_json::json;
+
+use crate::ctx::Ctx;
+use crate::{Failure, Result};
+
+pub fn path(ctx: &Ctx) -> Result<()> {
+    let dir = ctx.store_dir()?;
+    ctx.out.data(&dir.display().to_string());
+    ctx.out.record("store-path", json!({"path": dir}));
+    Ok(())
+}
+
+pub fn verify(ctx: &Ctx) -> Result<()> {
+    let store = ctx.store()?;
+    let report = store.verify().map_err(|e| anyhow!("{e}"))?;
+    for bad in &report.corrupted {
+        ctx.out.data(&format!(
+            "corrupted: {} ({})",
+            bad.dir.display(),
+            bad.problem
+        ));
+        ctx.out.record(
+            "corrupted",
+            json!({"path": bad.dir, "id": bad.id, "name": bad.name, "problem": bad.problem}),
+        );
+    }
+    ctx.out.status(&format!(
+        "{} entries checked, {} corrupted",
+        report.checked,
+        report.corrupted.len()
+    ));
+    ctx.out.record(
+        "verify-finished",
+        json!({"checked": report.checked, "corrupted": report.corrupted.len()}),
+    );
+    if report.corrupted.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Reported(format!(
+            "{} corrupted store entr{}: remove them with `hlb store gc` after fixing, or rebuild",
+            report.corrupted.len(),
+            if report.corrupted.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        )))
+    }
+}
+
+pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<()> {
+    let store = ctx.store()?;
+    let roots = ctx.profiles()?.roots().map_err(|e| anyhow!("{e}"))?;
+    let report = hlb_cache::gc::collect(&store, &roots, dry_run).map_err(|e| anyhow!("{e}"))?;
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for (id, name, bytes) in &report.removed {
+        ctx.out
+            .data(&format!("{verb} {}-{name} ({})", id.hex(), human(*bytes)));
+        ctx.out.record(
+            "gc-removed",
+            json!({"id": id, "name": name, "bytes": bytes, "dry_run": dry_run}),
+        );
+    }
+    ctx.out.status(&format!(
+        "{verb} {} entr{}, {} freed; {} root{} kept",
+        report.removed.len(),
+        if report.removed.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        human(report.freed_bytes),
+        roots.len(),
+        if roots.len() == 1 { "" } else { "s" }
+    ));
+    ctx.out.record("gc-finished", json!({"removed": report.removed.len(), "freed_bytes": report.freed_bytes, "dry_run": dry_run}));
+    Ok(())
+}
+
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = bytes as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

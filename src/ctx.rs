@@ -1,0 +1,221 @@
+//! Per-invocation context: where things are, and the steps most commands
+//! share (load the recipes, read the lock, plan, open the store).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use hlb_builder::decl::Lab;
+use hlb_builder::io::{FsIo, RelPath};
+use hlb_builder::lock::Lock;
+use hlb_builder::plan::Plan;
+use hlb_builder::sched::Registry;
+use hlb_cache::Profiles;
+use hlb_cache::store::Store;
+use hlb_fetch::{FetchOptions, Fetcher, Mirror};
+
+use crate::cli::Global;
+use crate::out::Out;
+use crate::{Failure, Result};
+
+pub const ENTRY: &str = "lab.kdl";
+pub const LOCK_FILE: &str = "hlb.lock";
+
+pub struct Ctx {
+    pub global: Global,
+    pub out: Out,
+}
+
+impl Ctx {
+    pub fn new(global: Global) -> Ctx {
+        let out = Out::new(global.json, global.color);
+        Ctx { global, out }
+    }
+
+    /// The recipes directory: `--recipes`, else `.` when it has lab.kdl, else `recipes/`.
+    pub fn recipes_dir(&self) -> PathBuf {
+        if let Some(d) = &self.global.recipes {
+            return d.clone();
+        }
+        if Path::new(ENTRY).exists() {
+            PathBuf::from(".")
+        } else {
+            PathBuf::from("recipes")
+        }
+    }
+
+    pub fn store_dir(&self) -> Result<PathBuf> {
+        if let Some(d) = &self.global.store {
+            return Ok(d.clone());
+        }
+        Ok(xdg("XDG_DATA_HOME", ".local/share")?.join("hlb/store"))
+    }
+
+    pub fn state_dir(&self) -> Result<PathBuf> {
+        if let Some(d) = &self.global.state {
+            return Ok(d.clone());
+        }
+        Ok(xdg("XDG_STATE_HOME", ".local/state")?.join("hlb"))
+    }
+
+    pub fn store(&self) -> Result<Store> {
+        let dir = self.store_dir()?;
+        Store::open(&dir)
+            .with_context(|| format!("opening the store at {}", dir.display()))
+            .map_err(Failure::from)
+    }
+
+    pub fn profiles(&self) -> Result<Profiles> {
+        let dir = self.state_dir()?;
+        Profiles::open(&dir)
+            .with_context(|| format!("opening the state directory {}", dir.display()))
+            .map_err(Failure::from)
+    }
+
+    /// Load and evaluate the recipes; diagnostics are reported here.
+    pub fn load(&self) -> Result<Lab> {
+        let dir = self.recipes_dir();
+        if !dir.join(ENTRY).is_file() {
+            return Err(anyhow!(
+                "no {ENTRY} in {}: pass --recipes DIR (the directory holding lab.kdl)",
+                dir.display()
+            )
+            .into());
+        }
+        let io = FsIo::new(dir.clone());
+        let entry = RelPath::new(ENTRY).map_err(|e| anyhow!("{e}"))?;
+        hlb_builder::load::load(&io, &entry).map_err(|e| {
+            let n = e.diagnostics.0.len();
+            self.report_diagnostics(&e.diagnostics, &e.sources);
+            Failure::Reported(format!(
+                "{n} problem{} in the recipes",
+                if n == 1 { "" } else { "s" }
+            ))
+        })
+    }
+
+    pub fn report_diagnostics(
+        &self,
+        d: &hlb_builder::diag::Diagnostics,
+        sources: &hlb_builder::diag::SourceMap,
+    ) {
+        if self.out.json {
+            for item in d.to_json(sources).as_array().into_iter().flatten() {
+                self.out.record("diagnostic", item.clone());
+            }
+        } else {
+            eprint!("{}", d.render(sources, self.out.fancy));
+        }
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.recipes_dir().join(LOCK_FILE)
+    }
+
+    pub fn read_lock(&self) -> Result<Lock> {
+        let path = self.lock_path();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Lock::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()).into()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock::default()),
+            Err(e) => Err(anyhow!("reading {}: {e}", path.display()).into()),
+        }
+    }
+
+    pub fn fetcher(&self) -> Result<Arc<Fetcher>> {
+        let mut mirrors = Vec::new();
+        if let Ok(env) = std::env::var("HLB_MIRRORS") {
+            mirrors.extend(Mirror::parse_list(&env).map_err(|e| anyhow!("HLB_MIRRORS: {e}"))?);
+        }
+        for m in &self.global.mirrors {
+            mirrors.push(
+                Mirror::parse(m)
+                    .map_err(|e| anyhow!("--mirror {}: {e}", hlb_fetch::Redacted(m)))?,
+            );
+        }
+        let opts = FetchOptions {
+            mirrors,
+            offline: self.global.offline,
+            ..FetchOptions::default()
+        };
+        Ok(Arc::new(Fetcher::new(opts).map_err(|e| anyhow!("{e}"))?))
+    }
+
+    pub fn registry(&self) -> Result<Registry> {
+        let mut r = Registry::new();
+        for c in hlb_images::compilers() {
+            r.register(c);
+        }
+        r.register(Box::new(hlb_fetch::FetchCompiler::new(self.fetcher()?)));
+        Ok(r)
+    }
+
+    /// Load, read the lock, plan.
+    pub fn plan(&self, registry: &Registry) -> Result<(Lab, Plan)> {
+        let lab = self.load()?;
+        let lock = self.read_lock()?;
+        let plan = hlb_builder::plan::plan(&lab, &lock, &|k| registry.version(k)).map_err(|d| {
+            let n = d.0.len();
+            self.report_diagnostics(&d, &lab.sources);
+            Failure::Reported(format!(
+                "{n} problem{} in the recipes",
+                if n == 1 { "" } else { "s" }
+            ))
+        })?;
+        Ok((lab, plan))
+    }
+
+    /// A declaration name, or a derivation id (full hex or unique prefix).
+    pub fn resolve(&self, plan: &Plan, what: &str) -> Result<hlb_builder::DrvId> {
+        if let Some(id) = plan.by_name.get(what) {
+            return Ok(*id);
+        }
+        let matches: Vec<_> = plan
+            .graph
+            .iter()
+            .filter(|(id, _)| id.hex().starts_with(what))
+            .map(|(id, _)| *id)
+            .collect();
+        match matches.as_slice() {
+            [id] if what.len() >= 6 => Ok(*id),
+            _ => {
+                let mut names: Vec<_> = plan.by_name.keys().map(String::as_str).collect();
+                names.sort_by_key(|n| strsim_distance(n, what));
+                let hint = names
+                    .first()
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                Err(anyhow!("no declaration or derivation `{what}` in this lab{hint}").into())
+            }
+        }
+    }
+}
+
+/// Edit distance, for "did you mean" hints.
+pub fn strsim_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let v = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+            cur.push(v);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn xdg(var: &str, fallback: &str) -> Result<PathBuf> {
+    if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(v);
+        if p.is_absolute() {
+            return Ok(p);
+        }
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| anyhow!("neither {var} nor HOME is set: pass --store and --state"))?;
+    Ok(PathBuf::from(home).join(fallback))
+}

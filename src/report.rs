@@ -1,0 +1,143 @@
+//! How build events reach people and scripts: a progress bar on a terminal,
+//! plain lines otherwise, JSON lines with `--json`.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hlb_builder::sched::{Event, Reporter};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+
+use crate::out::Out;
+
+pub struct BuildReporter<'a> {
+    out: &'a Out,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl<'a> BuildReporter<'a> {
+    pub fn new(out: &'a Out) -> BuildReporter<'a> {
+        BuildReporter {
+            out,
+            bar: Mutex::new(None),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn line(&self, s: String) {
+        let bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+        match bar.as_ref() {
+            Some(b) => b.println(s),
+            None => self.out.status(&s),
+        }
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Reporter for BuildReporter<'_> {
+    fn event(&self, e: &Event) {
+        if self.out.json {
+            let v = match e {
+                Event::Planned {
+                    total,
+                    cached,
+                    to_build,
+                } => {
+                    json!({"event": "planned", "total": total, "cached": cached, "to_build": to_build})
+                }
+                Event::Started { id, name, kind } => {
+                    json!({"event": "started", "id": id, "name": name, "kind": kind})
+                }
+                Event::Built {
+                    id,
+                    name,
+                    kind,
+                    elapsed,
+                } => {
+                    json!({"event": "built", "id": id, "name": name, "kind": kind, "ms": ms(*elapsed)})
+                }
+                Event::Failed {
+                    id,
+                    name,
+                    kind,
+                    error,
+                } => {
+                    json!({"event": "failed", "id": id, "name": name, "kind": kind, "error": error})
+                }
+                Event::Skipped {
+                    id,
+                    name,
+                    failed_input,
+                } => {
+                    json!({"event": "skipped", "id": id, "name": name, "failed_input": failed_input})
+                }
+            };
+            self.out.record("build-event", v);
+            return;
+        }
+        match e {
+            Event::Planned {
+                total,
+                cached,
+                to_build,
+            } => {
+                if *to_build == 0 {
+                    return;
+                }
+                self.out.status(&format!(
+                    "{to_build} to build, {cached} of {total} already in the store"
+                ));
+                if self.out.fancy {
+                    let bar = ProgressBar::new(*to_build as u64);
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> "),
+                    );
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                    *self.bar.lock().unwrap_or_else(|p| p.into_inner()) = Some(bar);
+                }
+            }
+            Event::Started { name, kind, .. } => {
+                let bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+                match bar.as_ref() {
+                    Some(b) => b.set_message(format!("{kind} {name}")),
+                    None => self.out.status(&format!("building {kind} {name}")),
+                }
+            }
+            Event::Built {
+                name,
+                kind,
+                elapsed,
+                ..
+            } => {
+                let bar = self.bar.lock().unwrap_or_else(|p| p.into_inner());
+                match bar.as_ref() {
+                    Some(b) => b.inc(1),
+                    None => self
+                        .out
+                        .status(&format!("built {kind} {name} in {} ms", ms(*elapsed))),
+                }
+            }
+            Event::Failed {
+                name, kind, error, ..
+            } => {
+                self.line(format!(
+                    "error: building {kind} {name} failed:\n  {}",
+                    error.replace('\n', "\n  ")
+                ));
+            }
+            Event::Skipped { name, .. } => {
+                self.line(format!("skipped {name}: an input failed"));
+            }
+        }
+    }
+}
