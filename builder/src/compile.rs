@@ -31,14 +31,20 @@ impl BuildCx<'_> {
     /// The bytes of source `role`, or an internal error naming it.
     pub fn source(&self, role: &str) -> Result<&[u8], BuildError> {
         self.sources.get(role).map(|b| &b[..]).ok_or_else(|| {
-            BuildError::Internal(format!("derivation {} has no source `{role}`", self.drv.name))
+            BuildError::Internal(format!(
+                "derivation {} has no source `{role}`",
+                self.drv.name
+            ))
         })
     }
 
     /// The store output of input `role`, or an internal error naming it.
     pub fn input(&self, role: &str) -> Result<&Path, BuildError> {
         self.inputs.get(role).map(PathBuf::as_path).ok_or_else(|| {
-            BuildError::Internal(format!("derivation {} has no input `{role}`", self.drv.name))
+            BuildError::Internal(format!(
+                "derivation {} has no input `{role}`",
+                self.drv.name
+            ))
         })
     }
 }
@@ -65,7 +71,11 @@ pub enum BuildError {
 
 impl BuildError {
     pub fn io(op: &'static str, path: &Path, source: std::io::Error) -> BuildError {
-        BuildError::Io { op, path: path.to_path_buf(), source }
+        BuildError::Io {
+            op,
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 

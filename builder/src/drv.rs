@@ -188,7 +188,11 @@ impl FixedHash {
             .ok_or_else(|| format!("`{s}` is not of the form `sha256:<hex>` or `blake3:<hex>`"))?;
         let want = match algorithm {
             "sha256" | "blake3" => 32,
-            other => return Err(format!("unknown hash algorithm `{other}` (use sha256 or blake3)")),
+            other => {
+                return Err(format!(
+                    "unknown hash algorithm `{other}` (use sha256 or blake3)"
+                ));
+            }
         };
         let bytes = hex::decode(hexpart).map_err(|_| format!("`{hexpart}` is not hex"))?;
         if bytes.len() != want {
@@ -198,7 +202,10 @@ impl FixedHash {
                 hexpart.len()
             ));
         }
-        Ok(FixedHash { algorithm: algorithm.to_string(), bytes })
+        Ok(FixedHash {
+            algorithm: algorithm.to_string(),
+            bytes,
+        })
     }
 }
 

@@ -86,8 +86,11 @@ impl Graph {
                 users.entry(*dep).or_default().push(*id);
             }
         }
-        let mut ready: BTreeSet<DrvId> =
-            indegree.iter().filter(|(_, n)| **n == 0).map(|(id, _)| *id).collect();
+        let mut ready: BTreeSet<DrvId> = indegree
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(id, _)| *id)
+            .collect();
         let mut order = Vec::with_capacity(set.len());
         while let Some(id) = ready.pop_first() {
             order.push(id);
@@ -144,11 +147,17 @@ impl Graph {
     /// nodes into boxes (e.g. per target); ids are emitted in sorted order so
     /// the text is stable.
     pub fn to_dot(&self, clusters: &BTreeMap<String, BTreeSet<DrvId>>) -> String {
-        let mut s = String::from("digraph hlb {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"sans-serif\"];\n");
+        let mut s = String::from(
+            "digraph hlb {\n  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"sans-serif\"];\n",
+        );
         let node = |id: &DrvId| format!("\"{}\"", id.short());
         let mut placed = BTreeSet::new();
         for (i, (label, members)) in clusters.iter().enumerate() {
-            let _ = writeln!(s, "  subgraph cluster_{i} {{\n    label=\"{}\";", escape(label));
+            let _ = writeln!(
+                s,
+                "  subgraph cluster_{i} {{\n    label=\"{}\";",
+                escape(label)
+            );
             for id in members {
                 if let Some(d) = self.drvs.get(id) {
                     if placed.insert(*id) {
@@ -177,7 +186,13 @@ impl Graph {
         }
         for (id, d) in &self.drvs {
             for (role, input) in &d.inputs {
-                let _ = writeln!(s, "  {} -> {} [label=\"{}\"];", node(id), node(input), escape(role));
+                let _ = writeln!(
+                    s,
+                    "  {} -> {} [label=\"{}\"];",
+                    node(id),
+                    node(input),
+                    escape(role)
+                );
             }
         }
         s.push_str("}\n");
@@ -250,7 +265,10 @@ mod tests {
     fn dot_is_stable_and_mentions_every_edge() {
         let (g, [_, _, _, d]) = diamond();
         let dot = g.to_dot(&BTreeMap::from([("lab".to_string(), BTreeSet::from([d]))]));
-        assert_eq!(dot, g.to_dot(&BTreeMap::from([("lab".to_string(), BTreeSet::from([d]))])));
+        assert_eq!(
+            dot,
+            g.to_dot(&BTreeMap::from([("lab".to_string(), BTreeSet::from([d]))]))
+        );
         assert_eq!(dot.matches(" -> ").count(), 4);
         assert!(dot.contains("subgraph cluster_0"));
     }

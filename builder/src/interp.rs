@@ -61,7 +61,11 @@ fn scan(text: &str) -> (Vec<Piece<'_>>, Vec<InterpError>) {
                     let name = raw.trim();
                     let len = end + 3;
                     if valid_name(name) {
-                        pieces.push(Piece::Ref(Reference { name, offset: i, len }));
+                        pieces.push(Piece::Ref(Reference {
+                            name,
+                            offset: i,
+                            len,
+                        }));
                     } else {
                         errors.push(InterpError {
                             offset: i,

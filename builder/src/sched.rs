@@ -56,12 +56,34 @@ impl Registry {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Sent once, before any build starts.
-    Planned { total: usize, cached: usize, to_build: usize },
-    Started { id: DrvId, name: String, kind: String },
-    Built { id: DrvId, name: String, kind: String, elapsed: Duration },
-    Failed { id: DrvId, name: String, kind: String, error: String },
+    Planned {
+        total: usize,
+        cached: usize,
+        to_build: usize,
+    },
+    Started {
+        id: DrvId,
+        name: String,
+        kind: String,
+    },
+    Built {
+        id: DrvId,
+        name: String,
+        kind: String,
+        elapsed: Duration,
+    },
+    Failed {
+        id: DrvId,
+        name: String,
+        kind: String,
+        error: String,
+    },
     /// Not attempted because an input failed.
-    Skipped { id: DrvId, name: String, failed_input: DrvId },
+    Skipped {
+        id: DrvId,
+        name: String,
+        failed_input: DrvId,
+    },
 }
 
 pub trait Reporter: Send + Sync {
@@ -167,7 +189,12 @@ pub fn build(
     let mut ready = BTreeSet::new();
     for id in &pending {
         let d = graph.get(id).expect("pending is inside the graph");
-        let deps: BTreeSet<DrvId> = d.inputs.values().filter(|i| pending.contains(*i)).copied().collect();
+        let deps: BTreeSet<DrvId> = d
+            .inputs
+            .values()
+            .filter(|i| pending.contains(*i))
+            .copied()
+            .collect();
         for dep in &deps {
             users.entry(*dep).or_default().push(*id);
         }
@@ -178,12 +205,22 @@ pub fn build(
         }
     }
 
-    let state = Mutex::new(State { ready, waiting, running: 0, stop: false, outcome });
+    let state = Mutex::new(State {
+        ready,
+        waiting,
+        running: 0,
+        stop: false,
+        outcome,
+    });
     let wake = Condvar::new();
     let jobs = opts.jobs.max(1).min(pending.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..jobs {
-            scope.spawn(|| worker(store, graph, sources, registry, reporter, opts, &state, &wake, &users));
+            scope.spawn(|| {
+                worker(
+                    store, graph, sources, registry, reporter, opts, &state, &wake, &users,
+                )
+            });
         }
     });
     let state = state.into_inner().unwrap_or_else(|p| p.into_inner());
@@ -199,7 +236,11 @@ pub fn build(
                 .into_iter()
                 .find(|i| failed.contains(i))
                 .unwrap_or(*id);
-            reporter.event(&Event::Skipped { id: *id, name: d.name.clone(), failed_input: cause });
+            reporter.event(&Event::Skipped {
+                id: *id,
+                name: d.name.clone(),
+                failed_input: cause,
+            });
         }
     }
     outcome.skipped.sort();
@@ -248,7 +289,11 @@ fn worker(
                 .map(|(role, i)| (role.clone(), st.outcome.outputs[i].out.clone()))
                 .collect()
         };
-        reporter.event(&Event::Started { id, name: drv.name.clone(), kind: drv.kind.clone() });
+        reporter.event(&Event::Started {
+            id,
+            name: drv.name.clone(),
+            kind: drv.kind.clone(),
+        });
         let started = Instant::now();
         let result = build_one(store, id, drv, input_entries, sources, registry);
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
@@ -284,7 +329,12 @@ fn worker(
                     kind: drv.kind.clone(),
                     error: error.to_string(),
                 });
-                st.outcome.failed.push(Failure { id, name: drv.name.clone(), kind: drv.kind.clone(), error });
+                st.outcome.failed.push(Failure {
+                    id,
+                    name: drv.name.clone(),
+                    kind: drv.kind.clone(),
+                    error,
+                });
                 if !opts.keep_going {
                     st.stop = true;
                 }
@@ -305,9 +355,9 @@ fn build_one(
     registry: &Registry,
 ) -> Result<(Entry, bool), BuildError> {
     let store_err = |e: hlb_cache::store::StoreError| BuildError::Internal(format!("store: {e}"));
-    let compiler = registry
-        .get(&drv.kind)
-        .ok_or_else(|| BuildError::Internal(format!("no compiler for derivation kind `{}`", drv.kind)))?;
+    let compiler = registry.get(&drv.kind).ok_or_else(|| {
+        BuildError::Internal(format!("no compiler for derivation kind `{}`", drv.kind))
+    })?;
     if compiler.version() != drv.builder_version {
         return Err(BuildError::Internal(format!(
             "derivation {} wants {} compiler version {}, this hlb has {}",
@@ -324,7 +374,10 @@ fn build_one(
     let mut source_bytes = BTreeMap::new();
     for (role, digest) in &drv.sources {
         let bytes = sources.get(digest).ok_or_else(|| {
-            BuildError::Internal(format!("source `{role}` of {} ({digest}) was not loaded", drv.name))
+            BuildError::Internal(format!(
+                "source `{role}` of {} ({digest}) was not loaded",
+                drv.name
+            ))
         })?;
         source_bytes.insert(role.clone(), bytes.clone());
     }

@@ -33,7 +33,10 @@ impl Compiler for Concat {
         self.running.fetch_sub(1, Ordering::SeqCst);
         self.builds.lock().unwrap().push(cx.drv.name.clone());
         if cx.drv.params.get("fail").and_then(Value::as_bool) == Some(true) {
-            return Err(BuildError::Invalid(format!("{} was told to fail", cx.drv.name)));
+            return Err(BuildError::Invalid(format!(
+                "{} was told to fail",
+                cx.drv.name
+            )));
         }
         let mut text = String::new();
         for p in cx.inputs.values() {
@@ -105,13 +108,29 @@ fn matches_the_model_on_random_graphs() {
         let (graph, ids, failing) = random_graph(&mut rng, n, 15);
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("store")).unwrap();
-        let concat = Concat { builds: Mutex::new(Vec::new()), running: AtomicUsize::new(0), max_running: AtomicUsize::new(0) };
+        let concat = Concat {
+            builds: Mutex::new(Vec::new()),
+            running: AtomicUsize::new(0),
+            max_running: AtomicUsize::new(0),
+        };
         let mut reg = Registry::new();
         reg.register(Box::new(concat));
         let roots: Vec<DrvId> = ids.iter().rev().take(3).copied().collect();
         let reporter = Collect(Mutex::new(Vec::new()));
-        let opts = Options { jobs: 3, keep_going: true };
-        let out = sched::build(&store, &graph, &roots, &Default::default(), &reg, &reporter, &opts).unwrap();
+        let opts = Options {
+            jobs: 3,
+            keep_going: true,
+        };
+        let out = sched::build(
+            &store,
+            &graph,
+            &roots,
+            &Default::default(),
+            &reg,
+            &reporter,
+            &opts,
+        )
+        .unwrap();
 
         // The model: in the closure, a node is built iff neither it nor any
         // of its dependencies fails; it fails iff it fails itself and no
@@ -121,7 +140,11 @@ fn matches_the_model_on_random_graphs() {
         let mut want_failed = BTreeSet::new();
         let mut want_skipped = BTreeSet::new();
         for id in &closure {
-            let deps: BTreeSet<_> = graph.closure(&[*id]).into_iter().filter(|d| d != id).collect();
+            let deps: BTreeSet<_> = graph
+                .closure(&[*id])
+                .into_iter()
+                .filter(|d| d != id)
+                .collect();
             let dep_fails = deps.iter().any(|d| failing.contains(d));
             if dep_fails {
                 want_skipped.insert(*id);
@@ -137,16 +160,28 @@ fn matches_the_model_on_random_graphs() {
         assert_eq!(built, want_built, "seed {seed}: built");
         assert_eq!(failed, want_failed, "seed {seed}: failed");
         assert_eq!(skipped, want_skipped, "seed {seed}: skipped");
-        assert_eq!(out.built.len(), built.len(), "seed {seed}: something was built twice");
+        assert_eq!(
+            out.built.len(),
+            built.len(),
+            "seed {seed}: something was built twice"
+        );
         // The store holds exactly what was built, with the right contents.
         for id in &want_built {
             let d = graph.get(id).unwrap();
-            let e = store.lookup(id, &d.name).unwrap().expect("built entry in store");
+            let e = store
+                .lookup(id, &d.name)
+                .unwrap()
+                .expect("built entry in store");
             let text = std::fs::read_to_string(&e.out).unwrap();
             assert!(text.ends_with(&d.name));
         }
         for id in want_failed.iter().chain(&want_skipped) {
-            assert!(store.lookup(id, &graph.get(id).unwrap().name).unwrap().is_none());
+            assert!(
+                store
+                    .lookup(id, &graph.get(id).unwrap().name)
+                    .unwrap()
+                    .is_none()
+            );
         }
         // Events: every start is followed by its end; inputs finish before users start.
         let events = reporter.0.lock().unwrap();
@@ -166,7 +201,16 @@ fn matches_the_model_on_random_graphs() {
         }
 
         // Second run: everything that was built is cached, nothing is rebuilt.
-        let again = sched::build(&store, &graph, &roots, &Default::default(), &reg, &sched::Silent, &opts).unwrap();
+        let again = sched::build(
+            &store,
+            &graph,
+            &roots,
+            &Default::default(),
+            &reg,
+            &sched::Silent,
+            &opts,
+        )
+        .unwrap();
         assert!(again.built.is_empty(), "seed {seed}: rebuilt something");
         assert_eq!(again.cached, want_built.len(), "seed {seed}: cached");
     }
@@ -198,13 +242,33 @@ fn stops_after_first_failure_without_keep_going() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
     let mut reg = Registry::new();
-    reg.register(Box::new(Concat { builds: Mutex::new(Vec::new()), running: AtomicUsize::new(0), max_running: AtomicUsize::new(0) }));
-    let opts = Options { jobs: 1, keep_going: false };
-    let out = sched::build(&store, &graph, &roots, &Default::default(), &reg, &sched::Silent, &opts).unwrap();
+    reg.register(Box::new(Concat {
+        builds: Mutex::new(Vec::new()),
+        running: AtomicUsize::new(0),
+        max_running: AtomicUsize::new(0),
+    }));
+    let opts = Options {
+        jobs: 1,
+        keep_going: false,
+    };
+    let out = sched::build(
+        &store,
+        &graph,
+        &roots,
+        &Default::default(),
+        &reg,
+        &sched::Silent,
+        &opts,
+    )
+    .unwrap();
     assert_eq!(out.failed.len(), 1);
     assert!(!out.ok());
     // With one job, at most the failing one ran before we stopped.
-    assert!(out.built.len() < 20, "kept going after a failure: built {}", out.built.len());
+    assert!(
+        out.built.len() < 20,
+        "kept going after a failure: built {}",
+        out.built.len()
+    );
     assert_eq!(out.built.len() + out.skipped.len() + 1, 21);
 }
 
@@ -229,7 +293,11 @@ fn builds_in_parallel_up_to_jobs() {
     let graph = Graph::new(drvs).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
-    let concat = std::sync::Arc::new(Concat { builds: Mutex::new(Vec::new()), running: AtomicUsize::new(0), max_running: AtomicUsize::new(0) });
+    let concat = std::sync::Arc::new(Concat {
+        builds: Mutex::new(Vec::new()),
+        running: AtomicUsize::new(0),
+        max_running: AtomicUsize::new(0),
+    });
     struct Shared(std::sync::Arc<Concat>);
     impl Compiler for Shared {
         fn kind(&self) -> &'static str {
@@ -244,7 +312,19 @@ fn builds_in_parallel_up_to_jobs() {
     }
     let mut reg = Registry::new();
     reg.register(Box::new(Shared(concat.clone())));
-    let out = sched::build(&store, &graph, &roots, &Default::default(), &reg, &sched::Silent, &Options { jobs: 4, keep_going: false }).unwrap();
+    let out = sched::build(
+        &store,
+        &graph,
+        &roots,
+        &Default::default(),
+        &reg,
+        &sched::Silent,
+        &Options {
+            jobs: 4,
+            keep_going: false,
+        },
+    )
+    .unwrap();
     assert_eq!(out.built.len(), 12);
     let max = concat.max_running.load(Ordering::SeqCst);
     assert!(max <= 4, "more than 4 builds at once: {max}");
