@@ -402,3 +402,132 @@ fn reference_lists_every_code() {
         .collect();
     assert_eq!(table, ours);
 }
+
+/// A synthetic lab: 1,000 hosts and 9,000 files, manifests and downloads,
+/// over 100 imported files, with references across files.
+fn big_lab() -> MemIo {
+    let mut io = MemIo::new();
+    let mut entry = String::from(
+        "lab \"big\" {\n    param \"domain\" \"example.org\"\n}\ncluster \"k8s\" api=\"https://10.0.0.10:6443\"\n",
+    );
+    for f in 0..100 {
+        entry.push_str(&format!("import \"part-{f}.kdl\"\n"));
+        let mut part = String::new();
+        for i in 0..10 {
+            let h = f * 10 + i;
+            part.push_str(&format!(
+                "host \"host-{h}\" address=\"10.{}.{}.{}\"\n",
+                h / 65536,
+                (h / 256) % 256,
+                h % 256
+            ));
+            part.push_str(&format!(
+                "fetch \"tool-{h}\" url=\"https://example.org/tool/{h}\" hash=\"sha256:{:064x}\"\n",
+                h
+            ));
+            for j in 0..7 {
+                part.push_str(&format!(
+                    "file \"conf-{h}-{j}\" target=\"host-{h}\" path=\"/etc/app/{j}.conf\" mode=0o640 text=\"name=host-{h}.${{domain}}\\nindex={j}\\n\"\n"
+                ));
+            }
+            let prev = if h == 0 {
+                "conf-0-0".to_string()
+            } else {
+                format!("m-{}", h - 1)
+            };
+            part.push_str(&format!(
+                "manifest \"m-{h}\" target=\"k8s\" namespace=\"ns-{h}\" fetch=\"tool-{h}\" after=\"{prev}\"\n"
+            ));
+        }
+        io = io.with(&format!("part-{f}.kdl"), part);
+    }
+    io.with("lab.kdl", entry)
+}
+
+#[test]
+fn big_lab_loads_completely() {
+    let lab = load(&big_lab(), &RelPath::new("lab.kdl").unwrap()).unwrap();
+    assert_eq!(lab.decls.len(), 1 + 100 * 10 * 10);
+    let Body::Manifest(m) = &lab.get("m-999").unwrap().body else {
+        panic!()
+    };
+    assert_eq!(m.after[0].name, "m-998");
+}
+
+/// Run with `cargo test -p hlb-builder --release --test lang -- --ignored`:
+/// ten thousand declarations over 100 files (1 MB of KDL) load in well under
+/// a second. KDL parsing dominates (about 0.5 s/MB on one core here), so the
+/// test also checks that everything else adds little: loading, which parses
+/// files in parallel, takes at most a little more than parsing alone.
+#[test]
+#[ignore = "timing; meaningful in release builds only"]
+fn big_lab_loads_fast() {
+    let io = big_lab();
+    let entry = RelPath::new("lab.kdl").unwrap();
+    let texts: Vec<String> = (0..100)
+        .map(|f| {
+            let path = RelPath::new(&format!("part-{f}.kdl")).unwrap();
+            String::from_utf8(hlb_builder::io::EvalIo::read(&io, &path).unwrap()).unwrap()
+        })
+        .collect();
+    let (mut best_load, mut best_parse) = (std::time::Duration::MAX, std::time::Duration::MAX);
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        for t in &texts {
+            let _doc: kdl::KdlDocument = t.parse().unwrap();
+        }
+        best_parse = best_parse.min(start.elapsed());
+        let start = std::time::Instant::now();
+        let lab = load(&io, &entry).unwrap();
+        best_load = best_load.min(start.elapsed());
+        assert_eq!(lab.decls.len(), 10_001);
+    }
+    let bytes: usize = texts.iter().map(String::len).sum();
+    eprintln!("{bytes} bytes: KDL parsing alone {best_parse:?}, whole load {best_load:?}");
+    assert!(
+        best_load < best_parse.mul_f64(1.25),
+        "load {best_load:?} vs parse {best_parse:?}"
+    );
+    assert!(
+        best_load < std::time::Duration::from_millis(1000),
+        "{best_load:?}"
+    );
+}
+
+#[test]
+fn a_missing_entry_file_is_one_clear_error() {
+    let err = load(&MemIo::new(), &RelPath::new("lab.kdl").unwrap()).unwrap_err();
+    let codes: Vec<_> = err.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [codes::FILE_NOT_FOUND]);
+    let text = err.render(false);
+    assert!(
+        text.contains("error[E0002]: recipe file `lab.kdl` does not exist"),
+        "{text}"
+    );
+    assert_eq!(err.to_string(), "the recipes have 1 error");
+}
+
+#[test]
+fn recipes_in_a_subdirectory_cannot_reach_their_siblings() {
+    // The recipe root is the entry file's directory, even when the EvalIo
+    // root is above it.
+    let io = MemIo::new()
+        .with(
+            "recipes/lab.kdl",
+            "lab \"x\"\nfile \"f\" source=\"../notes.txt\"\n",
+        )
+        .with("notes.txt", "outside");
+    let err = load(&io, &RelPath::new("recipes/lab.kdl").unwrap()).unwrap_err();
+    let codes: Vec<_> = err.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(codes, [codes::PATH_ESCAPES_ROOT]);
+    let io = io.with("recipes/notes.txt", "inside");
+    let io = io.with(
+        "recipes/lab.kdl",
+        "lab \"x\"\nfile \"f\" source=\"notes.txt\"\n",
+    );
+    let lab = load(&io, &RelPath::new("recipes/lab.kdl").unwrap()).unwrap();
+    assert!(
+        lab.files
+            .contains_key(&RelPath::new("recipes/notes.txt").unwrap())
+    );
+}
