@@ -168,8 +168,15 @@ pub fn remove_any(path: &Path) -> Result<(), IoError> {
     }
     make_dirs_writable(path)?;
     match fs::remove_dir_all(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(IoError::new("remove tree", path, e)),
-        _ => Ok(()),
+        // Someone else removing the same tree at the same time is fine:
+        // what matters is that it is gone.
+        Err(_)
+            if fs::symlink_metadata(path).is_err_and(|e| e.kind() == io::ErrorKind::NotFound) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(IoError::new("remove tree", path, e)),
+        Ok(()) => Ok(()),
     }
 }
 

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::Digest;
 use crate::fsx;
+use crate::profile::Profiles;
 use crate::store::{Store, StoreError, try_lock_existing};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,6 +30,24 @@ pub struct GcReport {
 /// shared store lock.
 pub fn collect(store: &Store, roots: &[Digest], dry_run: bool) -> Result<GcReport, StoreError> {
     let _lock = store.lock_exclusive()?;
+    collect_locked(store, roots, dry_run)
+}
+
+/// [`collect`] with the roots read from `profiles` (every recorded
+/// generation and every pin) *after* the exclusive lock is taken. Prefer
+/// this: roots read before waiting for the lock can miss a generation that
+/// a build recorded meanwhile, and gc would sweep its fresh artifacts.
+pub fn collect_profiles(
+    store: &Store,
+    profiles: &Profiles,
+    dry_run: bool,
+) -> Result<GcReport, StoreError> {
+    let _lock = store.lock_exclusive()?;
+    let roots = profiles.roots()?;
+    collect_locked(store, &roots, dry_run)
+}
+
+fn collect_locked(store: &Store, roots: &[Digest], dry_run: bool) -> Result<GcReport, StoreError> {
     if !dry_run {
         store.empty_trash()?;
         store.clean_stale_staging()?;

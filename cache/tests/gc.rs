@@ -150,3 +150,66 @@ fn gc_removes_idle_build_locks_but_builds_still_lock() {
     assert!(!dir.path().join(format!("locks/{}.lock", id("x"))).exists());
     let _l = store.build_lock(&id("x")).unwrap();
 }
+
+#[test]
+fn gc_waits_for_a_build_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let st = store.begin(&id("slow"), "slow").unwrap();
+    fs::write(st.out_path(), b"built while gc waited").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let s2 = store.clone();
+    let gc = std::thread::spawn(move || {
+        let r = collect(&s2, &[id("slow")], false).unwrap();
+        tx.send(()).unwrap();
+        r
+    });
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(300))
+            .is_err(),
+        "gc did not wait"
+    );
+    st.commit(EntryMeta {
+        kind: "t".into(),
+        references: vec![],
+        secret: false,
+        derivation: serde_json::Value::Null,
+    })
+    .unwrap();
+    let report = gc.join().unwrap();
+    assert!(report.removed.is_empty());
+    assert_eq!(names(&store), ["slow"]);
+}
+
+#[test]
+fn a_shared_lock_keeps_fresh_entries_safe_until_rooted() {
+    // What `hlb build` does: hold the shared lock from the first build until
+    // the generation is recorded, so a gc started meanwhile waits, then
+    // reads the roots that now include the new generation.
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store")).unwrap();
+    let profiles = hlb_cache::Profiles::open(&dir.path().join("state")).unwrap();
+    add(&store, "stale", &[], b"stale");
+    let guard = store.lock_shared().unwrap();
+    add(&store, "fresh", &[], b"fresh");
+    let (s2, p2) = (store.clone(), profiles.clone());
+    let gc = std::thread::spawn(move || hlb_cache::gc::collect_profiles(&s2, &p2, false).unwrap());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(
+        names(&store),
+        ["fresh", "stale"],
+        "gc ran while a build held the lock"
+    );
+    profiles.record("lab", &id("fresh")).unwrap();
+    drop(guard);
+    let report = gc.join().unwrap();
+    assert_eq!(
+        report
+            .removed
+            .iter()
+            .map(|(_, n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        ["stale"]
+    );
+    assert_eq!(names(&store), ["fresh"]);
+}

@@ -33,7 +33,7 @@ pub use lock::LockGuard;
 pub use staging::Staging;
 pub use verify::{Corruption, VerifyReport};
 
-pub(crate) use lock::{Mode, try_lock_existing, wait_lock};
+pub(crate) use lock::{Mode, lock_validated, try_lock_existing, wait_lock};
 
 use crate::Digest;
 use crate::fsx::{self, IoError};
@@ -61,6 +61,8 @@ pub enum StoreError {
     BadEntry { path: PathBuf, reason: String },
     #[error(transparent)]
     Generation(#[from] crate::generation::GenerationError),
+    #[error(transparent)]
+    Profile(#[from] crate::profile::ProfileError),
 }
 
 /// A handle on a store directory. Cheap to clone; holds no open files.
@@ -122,7 +124,11 @@ impl Store {
         ] {
             fsx::create_dir_all(&d)?;
         }
-        store.empty_trash()?;
+        // Trash is only emptied when no gc runs (a running gc is moving
+        // entries into it); the next open or gc will do it otherwise.
+        if let Some(_quiet) = lock_validated(&store.store_lock_path(), Mode::Exclusive, false)? {
+            store.empty_trash()?;
+        }
         store.clean_stale_staging()?;
         Ok(store)
     }
