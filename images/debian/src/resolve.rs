@@ -354,7 +354,10 @@ fn lines<T: fmt::Display>(items: &[T]) -> String {
         .join("\n")
 }
 
+mod check;
 mod engine;
+
+pub use check::check_closure;
 
 /// Computes the install closure of `requests` (plus the essential and
 /// required sets when `options` asks) over `universe`.
@@ -381,5 +384,7 @@ fn constraint_text(c: &Option<VersionConstraint>) -> String {
     c.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
 }
 
+#[cfg(test)]
+mod random_tests;
 #[cfg(test)]
 mod tests;

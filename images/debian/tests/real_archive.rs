@@ -9,18 +9,17 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
+use hlb_debian::Sha256;
 use hlb_debian::archive::{LoadedSuite, by_hash_url, decompress_index, keyring_for, load_suite};
 use hlb_debian::deb::{DebReader, EntryKind};
 use hlb_debian::packages::BinaryPackage;
 use hlb_debian::release::{Keyring, ReleaseError, verify_inrelease};
 use hlb_debian::resolve::{Request, Resolution, ResolveOptions, Universe, resolve};
 use hlb_debian::sources::{SuiteLocation, discover, packages_index_path};
-use hlb_debian::{Sha256, Version};
 
 const SUITES: [&str; 3] = ["bookworm", "bookworm-updates", "bookworm-security"];
 const ARCH: &str = "amd64";
@@ -95,62 +94,10 @@ fn load() -> Archive {
     Archive { suites, universe }
 }
 
-/// An independent check of a closure: every Depends/Pre-Depends of every
-/// member is satisfied by a member, no member conflicts with another, and
-/// every member is the record the index lists.
+/// The library's independent checker, plus the output order.
 fn check_closure(universe: &Universe, r: &Resolution) {
-    let record = |name: &str, version: &Version| {
-        universe
-            .versions_of(name)
-            .find(|p| &p.version == version)
-            .unwrap_or_else(|| panic!("{name} {version} is not in the indexes"))
-    };
-    let members: BTreeMap<&str, &BinaryPackage> = r
-        .packages
-        .iter()
-        .map(|p| (p.name.as_str(), record(&p.name, &p.version)))
-        .collect();
-    let holds =
-        |name: &str, constraint: &Option<hlb_debian::relation::VersionConstraint>, except: &str| {
-            members.iter().any(|(n, p)| {
-                (*n == name
-                    && *n != except
-                    && constraint.as_ref().is_none_or(|c| c.matches(&p.version)))
-                    || (*n != except
-                        && p.provides.iter().any(|prov| {
-                            prov.name == name
-                                && match (constraint, &prov.constraint) {
-                                    (None, _) => true,
-                                    (Some(c), Some(pv)) => c.matches(&pv.version),
-                                    (Some(_), None) => false,
-                                }
-                        }))
-            })
-        };
-    for p in &r.packages {
-        let rec = members[p.name.as_str()];
-        assert_eq!(
-            (rec.sha256, rec.size, &rec.filename),
-            (p.sha256, p.size, &p.filename)
-        );
-        for dep in rec.pre_depends.iter().chain(&rec.depends) {
-            assert!(
-                dep.0
-                    .iter()
-                    .any(|alt| holds(&alt.name, &alt.constraint, "")),
-                "{} {}: unsatisfied {dep}",
-                p.name,
-                p.version
-            );
-        }
-        for c in rec.conflicts.iter().chain(&rec.breaks) {
-            assert!(
-                !holds(&c.name, &c.constraint, &p.name),
-                "{} conflicts with {c}",
-                p.name
-            );
-        }
-    }
+    let errors = hlb_debian::resolve::check_closure(universe, &r.packages);
+    assert!(errors.is_empty(), "{errors:#?}");
     let mut sorted: Vec<&str> = r.packages.iter().map(|p| p.name.as_str()).collect();
     sorted.sort();
     assert_eq!(
