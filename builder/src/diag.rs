@@ -550,6 +550,35 @@ mod tests {
     }
 
     #[test]
+    fn colour_is_optional_and_changes_only_styling() {
+        let (sources, a, _) = map();
+        let diags = Diagnostics(vec![
+            Diagnostic::new("E0101", "unknown node `hots`").at(Span::new(a, 11, 4)),
+        ]);
+        let plain = diags.render(&sources, false);
+        let coloured = diags.render(&sources, true);
+        assert!(coloured.contains('\u{1b}'));
+        let stripped: String = {
+            // drop ANSI escape sequences: ESC [ ... letter
+            let mut out = String::new();
+            let mut chars = coloured.chars().peekable();
+            while let Some(c) = chars.next() {
+                if c == '\u{1b}' {
+                    for d in chars.by_ref() {
+                        if d.is_ascii_alphabetic() {
+                            break;
+                        }
+                    }
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        };
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
     fn out_of_range_spans_do_not_panic() {
         let (sources, a, _) = map();
         let diags = Diagnostics(vec![

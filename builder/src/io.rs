@@ -222,9 +222,12 @@ impl MemIo {
         Self::default()
     }
 
-    /// Add a file. `path` is taken as written; it should be normalized.
+    /// Add (or replace) a file. `path` is normalized like a [`RelPath`]
+    /// (`./a//b` is `a/b`); a path that is not a valid `RelPath` is kept as
+    /// written and can never be read.
     pub fn with(mut self, path: &str, bytes: impl Into<Vec<u8>>) -> Self {
-        self.files.insert(path.to_string(), bytes.into().into());
+        let key = RelPath::new(path).map_or_else(|_| path.to_string(), |p| p.0);
+        self.files.insert(key, bytes.into().into());
         self
     }
 }
@@ -317,8 +320,9 @@ mod tests {
 
     #[test]
     fn mem_io_reads_what_it_holds() {
-        let io = MemIo::new().with("a.txt", "hi");
+        let io = MemIo::new().with("a.txt", "hi").with("./d//b.txt", "b");
         assert_eq!(io.read(&RelPath::new("a.txt").unwrap()).unwrap(), b"hi");
+        assert_eq!(io.read(&RelPath::new("d/b.txt").unwrap()).unwrap(), b"b");
         let err = io.read(&RelPath::new("b.txt").unwrap()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
     }

@@ -28,6 +28,9 @@ pub(crate) struct ReadNode {
     pub kind: Kind,
     /// `None` when the name is missing or invalid (already reported).
     pub name: Option<Spanned<String>>,
+    /// The name as written when it is an invalid string: references to it
+    /// are not reported as dangling on top of the invalid name.
+    pub invalid_name: Option<String>,
     /// `None` when the body could not be read (already reported).
     pub decl: Option<Decl>,
 }
@@ -62,7 +65,16 @@ pub(crate) fn read_node(cx: &mut Cx, node: &KdlNode) -> Option<ReadNode> {
         }),
         _ => None,
     };
-    Some(ReadNode { kind, name, decl })
+    let invalid_name = match (&name, node.entries().iter().find(|e| e.name().is_none())) {
+        (None, Some(e)) => e.value().as_string().map(str::to_string),
+        _ => None,
+    };
+    Some(ReadNode {
+        kind,
+        name,
+        invalid_name,
+        decl,
+    })
 }
 
 fn unknown_node(cx: &mut Cx, node: &KdlNode) {

@@ -143,6 +143,7 @@ pub fn load(io: &dyn EvalIo, entry: &RelPath) -> Result<Lab, LoadError> {
     let mut declared: Vec<Declared> = Vec::new();
     let mut decls: Vec<Decl> = Vec::new();
     let mut uses: Vec<FileUse> = Vec::new();
+    let mut invalid_names: BTreeSet<String> = BTreeSet::new();
     let root = ld.root.clone();
     for file in &files {
         let mut cx = Cx {
@@ -168,6 +169,7 @@ pub fn load(io: &dyn EvalIo, entry: &RelPath) -> Result<Lab, LoadError> {
                     span: name.span,
                 });
             }
+            invalid_names.extend(read.invalid_name);
             decls.extend(read.decl);
         }
     }
@@ -175,7 +177,7 @@ pub fn load(io: &dyn EvalIo, entry: &RelPath) -> Result<Lab, LoadError> {
 
     let index = resolve::index_names(&mut ld, &declared);
     let check_dangling = !ld.incomplete;
-    resolve::resolve_refs(&mut ld, &mut decls, &index, check_dangling);
+    resolve::resolve_refs(&mut ld, &mut decls, &index, &invalid_names, check_dangling);
     decls.sort_by(|a, b| a.name.value.cmp(&b.name.value));
     decls.dedup_by(|b, a| a.name.value == b.name.value);
     resolve::check_cycles(&mut ld, &decls);

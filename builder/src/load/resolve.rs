@@ -9,7 +9,7 @@
 //! (map lookups, one depth-first search), except suggestions for misspelled
 //! names, which are bounded by [`MAX_SUGGESTIONS`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Loader;
 use super::codes;
@@ -60,11 +60,13 @@ pub(crate) fn index_names<'a>(
 
 /// Resolve every reference of `decls`; report dangling ones and ones of the
 /// wrong kind. `check_dangling` is false when some recipe file could not be
-/// read, as the missing declaration may be in it.
+/// read, as the missing declaration may be in it; references to names that
+/// were declared but invalid (already reported) are not reported again.
 pub(crate) fn resolve_refs(
     ld: &mut Loader,
     decls: &mut [Decl],
     index: &BTreeMap<&str, &Declared>,
+    invalid_names: &BTreeSet<String>,
     check_dangling: bool,
 ) {
     let mut suggestions = 0;
@@ -73,7 +75,7 @@ pub(crate) fn resolve_refs(
         for (role, r) in decl.body.refs_mut() {
             let allowed = role.allowed();
             let Some(target) = index.get(r.name.as_str()) else {
-                if !check_dangling {
+                if !check_dangling || invalid_names.contains(&r.name) {
                     continue;
                 }
                 let help = if suggestions < MAX_SUGGESTIONS {
