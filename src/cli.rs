@@ -35,13 +35,31 @@ pub struct Cli {
 pub struct Global {
     /// The recipes directory (holding lab.kdl and hlb.lock). Default: `.` when
     /// it has lab.kdl, else `recipes/`.
-    #[arg(long, global = true, env = "HLB_RECIPES", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "HLB_RECIPES",
+        value_name = "DIR",
+        hide_env_values = true
+    )]
     pub recipes: Option<PathBuf>,
     /// The store [default: $XDG_DATA_HOME/hlb/store].
-    #[arg(long, global = true, env = "HLB_STORE", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "HLB_STORE",
+        value_name = "DIR",
+        hide_env_values = true
+    )]
     pub store: Option<PathBuf>,
     /// Profiles, generations and locks [default: $XDG_STATE_HOME/hlb].
-    #[arg(long, global = true, env = "HLB_STATE", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "HLB_STATE",
+        value_name = "DIR",
+        hide_env_values = true
+    )]
     pub state: Option<PathBuf>,
     /// Machine-readable output: one JSON object per line with a `reason` field.
     #[arg(long, global = true)]

@@ -1,0 +1,187 @@
+//! The CLI as a user sees it: exit codes, stdout and stderr, snapshotted
+//! whole with temp paths and dates filtered. Hashes are not filtered: they
+//! pin the derivation encoding, so any change to hashing shows up here and
+//! must be deliberate.
+
+mod common;
+
+use common::*;
+
+fn transcript(world: &World, o: &std::process::Output) -> String {
+    let root = world.path().display().to_string();
+    let text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        o.status.code().map_or("signal".into(), |c| c.to_string()),
+        stdout(o),
+        stderr(o)
+    );
+    text.replace(&root, "[WORLD]")
+        .replace(&repo_root().display().to_string(), "[REPO]")
+}
+
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}", "[DATE]"),
+            (r"in \d+ ms", "in [N] ms"),
+            (r#""created":\d+"#, r#""created":[T]"#),
+            (r#""ms":\d+"#, r#""ms":[N]"#),
+        ]}, {
+            insta::assert_snapshot!($name, $value);
+        });
+    };
+}
+
+#[test]
+fn build_show_generations_diff_graph() {
+    let world = World::new();
+    let recipes = world.copy_recipes(&repo_root().join("recipes"));
+
+    let first = world.run(&recipes, &["build", "-j", "1"]);
+    snap!("build_first", transcript(&world, &first));
+    let noop = world.run(&recipes, &["build"]);
+    snap!("build_noop", transcript(&world, &noop));
+    assert_eq!(stdout(&first), stdout(&noop));
+
+    snap!(
+        "show_file",
+        transcript(&world, &world.run(&recipes, &["show", "traefik.yaml"]))
+    );
+    snap!(
+        "show_unknown",
+        transcript(&world, &world.run(&recipes, &["show", "traefik.yml"]))
+    );
+    snap!(
+        "why_depends_no",
+        transcript(
+            &world,
+            &world.run(&recipes, &["why-depends", "gateway", "namespaces"])
+        )
+    );
+    snap!(
+        "graph_dot",
+        transcript(&world, &world.run(&recipes, &["graph"]))
+    );
+
+    // Change one parameter: only what uses it is rebuilt, and diff shows it.
+    let lab = std::fs::read_to_string(recipes.join("lab.kdl")).unwrap();
+    std::fs::write(
+        recipes.join("lab.kdl"),
+        lab.replace("\"10.0.0.30\"", "\"10.0.0.31\""),
+    )
+    .unwrap();
+    let second = world.run(&recipes, &["build", "--json"]);
+    let text = ok(&second);
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["number"], 2);
+    // gitea-ip is used by traefik-dynamic.yaml and pihole-custom.list only.
+    assert_eq!(last["built"], 2, "{text}");
+    snap!(
+        "generations",
+        transcript(&world, &world.run(&recipes, &["generations"]))
+    );
+    snap!("diff", transcript(&world, &world.run(&recipes, &["diff"])));
+    snap!(
+        "diff_stat_json",
+        transcript(
+            &world,
+            &world.run(&recipes, &["diff", "1", "2", "--stat", "--json"])
+        )
+    );
+}
+
+#[test]
+fn why_depends_follows_inputs() {
+    let world = World::new();
+    let golden = repo_root().join("tests/fixtures/golden");
+    snap!(
+        "why_depends_yes",
+        transcript(
+            &world,
+            &world.run(&golden, &["why-depends", "tool-copy", "tool"])
+        )
+    );
+    let json = ok(&world.run(&golden, &["why-depends", "tool-copy", "tool", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v["chain"][0]["name"], "tool-copy");
+    assert_eq!(v["chain"][1]["name"], "tool");
+    snap!(
+        "show_fetch",
+        transcript(&world, &world.run(&golden, &["show", "tool"]))
+    );
+}
+
+#[test]
+fn recipe_errors_exit_1_and_change_nothing() {
+    let world = World::new();
+    let recipes = world.copy_recipes(&repo_root().join("recipes"));
+    let edge = std::fs::read_to_string(recipes.join("edge.kdl")).unwrap();
+    std::fs::write(
+        recipes.join("edge.kdl"),
+        edge.replace(
+            "target=\"traefik\" path=\"/etc/traefik/traefik.yaml\"",
+            "target=\"traefik2\" path=\"/etc/traefik/traefik.yaml\" colour=\"red\"",
+        ),
+    )
+    .unwrap();
+    let o = world.run(&recipes, &["build"]);
+    assert_eq!(o.status.code(), Some(1));
+    snap!("recipe_errors", transcript(&world, &o));
+    assert!(
+        !world.state().join("profiles").exists()
+            || std::fs::read_dir(world.state().join("profiles"))
+                .unwrap()
+                .count()
+                == 0
+    );
+    let j = world.run(&recipes, &["build", "--json"]);
+    snap!("recipe_errors_json", transcript(&world, &j));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let world = World::new();
+    let recipes = repo_root().join("recipes");
+    let o = world.run(&recipes, &["build", "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = world.run(&recipes, &["frobnicate"]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn help_teaches_with_examples() {
+    let world = World::new();
+    let recipes = repo_root().join("recipes");
+    snap!(
+        "help",
+        transcript(&world, &world.run(&recipes, &["--help"]))
+    );
+    snap!(
+        "help_build",
+        transcript(&world, &world.run(&recipes, &["build", "--help"]))
+    );
+}
+
+#[test]
+fn gc_keeps_what_generations_need() {
+    let world = World::new();
+    let recipes = world.copy_recipes(&repo_root().join("recipes"));
+    ok(&world.run(&recipes, &["build"]));
+    // Build one extra thing outside any generation, then change the lab.
+    let lab = std::fs::read_to_string(recipes.join("lab.kdl")).unwrap();
+    std::fs::write(
+        recipes.join("lab.kdl"),
+        lab.replace("Europe/Berlin", "Europe/Paris"),
+    )
+    .unwrap();
+    ok(&world.run(&recipes, &["build", "gitea-app.ini"]));
+    let dry = world.run(&recipes, &["store", "gc", "--dry-run"]);
+    snap!("gc_dry_run", transcript(&world, &dry));
+    ok(&world.run(&recipes, &["store", "gc"]));
+    // Generation 1 is still whole: building its recipes again builds nothing.
+    std::fs::write(recipes.join("lab.kdl"), lab).unwrap();
+    let again = world.run(&recipes, &["build", "--json"]);
+    let text = ok(&again);
+    assert!(text.contains("\"built\":0"), "{text}");
+    ok(&world.run(&recipes, &["store", "verify"]));
+}

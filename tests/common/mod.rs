@@ -1,0 +1,130 @@
+//! Helpers for tests that run the real `hlb` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn hlb_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hlb")
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// An isolated hlb world: its own HOME, store, state and temp directory.
+pub struct World {
+    pub dir: tempfile::TempDir,
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.path().join("store")
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.path().join("state")
+    }
+
+    /// A copy of a recipes tree inside the world, so tests may edit it.
+    pub fn copy_recipes(&self, from: &Path) -> PathBuf {
+        let to = self.path().join("recipes");
+        copy_dir(from, &to);
+        to
+    }
+
+    /// `hlb ARGS` with HOME, XDG dirs and TMPDIR pointed into the world.
+    pub fn cmd(&self, recipes: &Path) -> Command {
+        let mut c = Command::new(hlb_bin());
+        let home = self.path().join("home");
+        let tmp = self.path().join("tmp");
+        std::fs::create_dir_all(&home).expect("home");
+        std::fs::create_dir_all(&tmp).expect("tmp");
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", &home)
+            .env("TMPDIR", &tmp)
+            .env("HLB_STORE", self.store())
+            .env("HLB_STATE", self.state())
+            .env("HLB_RECIPES", recipes)
+            .env("NO_COLOR", "1");
+        c
+    }
+
+    pub fn run(&self, recipes: &Path, args: &[&str]) -> Output {
+        self.cmd(recipes).args(args).output().expect("run hlb")
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    let mut entries: Vec<_> = std::fs::read_dir(from)
+        .expect("read_dir")
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        let t = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).expect("copy");
+        }
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Assert success, showing stderr when not.
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "hlb failed ({:?}):\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// Every regular file under `root`, relative path → bytes, sorted.
+pub fn tree_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let p = e.path();
+            let ft = e.file_type().expect("file type");
+            if ft.is_dir() {
+                stack.push(p);
+            } else if ft.is_file() {
+                let rel = p
+                    .strip_prefix(root)
+                    .expect("prefix")
+                    .to_string_lossy()
+                    .into_owned();
+                out.push((rel, std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
