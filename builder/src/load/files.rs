@@ -19,7 +19,8 @@ use kdl::{KdlDocument, KdlError, KdlValue};
 
 use super::Loader;
 use super::codes;
-use super::reader::{Cx, NodeReader, Params};
+use super::cx::{Cx, Params};
+use super::reader::NodeReader;
 use crate::diag::{Diagnostic, FileId, Span};
 use crate::io::RelPath;
 

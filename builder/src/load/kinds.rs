@@ -11,7 +11,8 @@ use kdl::{KdlNode, KdlValue};
 
 use super::check;
 use super::codes;
-use super::reader::{Cx, FileUse, NodeReader, repr, wrong_type};
+use super::cx::{Cx, FileUse};
+use super::reader::{NodeReader, repr, wrong_type};
 use super::suggest::did_you_mean;
 use crate::decl::{
     Body, ClusterDecl, Content, Decl, FetchDecl, FileDecl, HostDecl, Kind, ManifestDecl, Ref,

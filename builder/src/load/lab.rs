@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use kdl::{KdlNode, KdlValue};
 
 use super::codes;
+use super::cx::{Cx, Params};
 use super::files::KdlFile;
-use super::reader::{Cx, NodeReader, Params, repr, wrong_type};
+use super::reader::{NodeReader, repr, wrong_type};
 use super::{Loader, check};
 use crate::decl::Spanned;
 use crate::diag::{Diagnostic, Span};

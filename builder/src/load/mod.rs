@@ -23,6 +23,7 @@
 pub mod codes;
 
 mod check;
+mod cx;
 mod files;
 mod kinds;
 mod lab;
@@ -43,7 +44,7 @@ use crate::io::{EvalIo, PathError, RelPath, path_error};
 pub use kinds::DEFAULT_MODE;
 pub use reader::{MAX_NAME, is_valid_name};
 
-use reader::{Cx, FileUse, Params};
+use cx::{Cx, FileUse, Params};
 use resolve::Declared;
 
 /// Why a lab could not be loaded: every problem found, and the texts they
