@@ -224,7 +224,11 @@ fn raw_archive(entries: &[(&str, tar::EntryType, &str, &[u8])]) -> Vec<u8> {
         bytes[..path.len()].copy_from_slice(path.as_bytes());
         bytes[157..157 + link.len()].copy_from_slice(link.as_bytes());
         h.set_entry_type(*kind);
-        h.set_mode(0o644);
+        h.set_mode(if *kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
         h.set_size(data.len() as u64);
         h.set_cksum();
         b.append(&h, *data).unwrap();

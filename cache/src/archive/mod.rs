@@ -133,6 +133,8 @@ pub enum ArchiveError {
     },
     #[error("refusing archive entry `{path}`: {reason}")]
     Unsafe { path: String, reason: String },
+    #[error("{}: cannot archive as a tree, it is not a directory", path.display())]
+    NotADirectory { path: std::path::PathBuf },
     #[error("SOURCE_DATE_EPOCH=`{0}` is not a number of seconds")]
     SourceDateEpoch(String),
 }

@@ -30,9 +30,8 @@ pub fn write_tree_under<W: Write>(
 ) -> Result<W, ArchiveError> {
     let meta = fsx::symlink_metadata(src)?;
     if !meta.is_dir() {
-        return Err(ArchiveError::Unsafe {
-            path: super::lossy(src),
-            reason: "write_tree needs a directory".into(),
+        return Err(ArchiveError::NotADirectory {
+            path: src.to_path_buf(),
         });
     }
     let mut a = ArchiveWriter::new(w, opts)?;
