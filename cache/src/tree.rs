@@ -41,7 +41,8 @@ const TAG_SYMLINK: u8 = 0x03;
 const TAG_DIR: u8 = 0x04;
 
 /// Read buffer for file contents. Large enough that BLAKE3 hashes many
-/// chunks per call with its SIMD kernels; measured on bench/hash-tree.sh.
+/// chunks per call with its SIMD kernels (bench/hash-tree.sh: ~2.9 GB/s
+/// from the page cache, on par with `b3sum --num-threads 1`).
 const BUF_SIZE: usize = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
