@@ -294,6 +294,53 @@ mod tests {
         ));
     }
 
+    /// Over every path of up to four components drawn from a small alphabet:
+    /// a normalized path is a fixed point, never contains `.`/`..`/empty
+    /// components, and joining stays inside the base's directory unless the
+    /// relative path climbs out of it.
+    #[test]
+    fn normalization_is_canonical() {
+        let parts = ["a", "b", ".", "..", ""];
+        let mut paths = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = paths
+                .iter()
+                .flat_map(|p| {
+                    parts.iter().map(move |c| {
+                        if p.is_empty() {
+                            c.to_string()
+                        } else {
+                            format!("{p}/{c}")
+                        }
+                    })
+                })
+                .collect();
+            paths.extend(longer);
+        }
+        let base = RelPath::new("dir/file.kdl").unwrap();
+        for p in &paths {
+            if let Ok(r) = RelPath::new(p) {
+                assert_eq!(RelPath::new(r.as_str()).as_ref(), Ok(&r), "{p}");
+                assert!(
+                    r.as_str().split('/').all(|c| !matches!(c, "" | "." | "..")),
+                    "{p} → {r}"
+                );
+            }
+            match base.join_relative(p) {
+                Ok(j) => {
+                    assert_eq!(RelPath::new(j.as_str()).as_ref(), Ok(&j));
+                    let climbs =
+                        RelPath::new(&format!("x/{p}")).map_or(true, |q| !q.is_inside(["x"]));
+                    assert_eq!(j.is_inside(["dir"]), !climbs, "{p} → {j}");
+                }
+                Err(e) => assert!(
+                    matches!(e, PathError::EscapesRoot(_) | PathError::Empty),
+                    "{p}: {e}"
+                ),
+            }
+        }
+    }
+
     #[test]
     fn containment() {
         let p = RelPath::new("recipes/apps/x.kdl").unwrap();
