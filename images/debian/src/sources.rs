@@ -54,6 +54,19 @@ impl AptSource {
         self.types.iter().any(|t| t == "deb")
     }
 
+    /// Every (mirror, suite) pair of this entry, in written order.
+    pub fn locations(&self) -> Vec<SuiteLocation> {
+        self.uris
+            .iter()
+            .flat_map(|uri| {
+                self.suites.iter().map(move |suite| SuiteLocation {
+                    uri: uri.clone(),
+                    suite: suite.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// Whether this entry covers `arch` (unrestricted entries cover all).
     pub fn covers_arch(&self, arch: &str) -> bool {
         self.architectures.is_empty() || self.architectures.iter().any(|a| a == arch || a == "all")

@@ -85,6 +85,16 @@ fn discovers_in_apt_order_and_skips_disabled() {
     assert!(s[0].origin.ends_with("sources.list:2"), "{}", s[0].origin);
     assert!(s[3].origin.ends_with("b.sources:1"), "{}", s[3].origin);
     assert_eq!(
+        s[3].locations()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>(),
+        [
+            "http://mirror.example/debian bookworm",
+            "http://mirror.example/debian bookworm-updates"
+        ]
+    );
+    assert_eq!(
         s[4].signed_by,
         Some(SignedBy::Inline(
             "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nabc\n-----END PGP PUBLIC KEY BLOCK-----"
