@@ -406,12 +406,23 @@ fn reference_lists_every_code() {
 /// A synthetic lab: 1,000 hosts and 9,000 files, manifests and downloads,
 /// over 100 imported files, with references across files.
 fn big_lab() -> MemIo {
+    big_lab_in(false)
+}
+
+/// The same lab, all in one file, which the loader parses in pieces.
+fn big_lab_one_file() -> MemIo {
+    big_lab_in(true)
+}
+
+fn big_lab_in(one_file: bool) -> MemIo {
     let mut io = MemIo::new();
     let mut entry = String::from(
         "lab \"big\" {\n    param \"domain\" \"example.org\"\n}\ncluster \"k8s\" api=\"https://10.0.0.10:6443\"\n",
     );
     for f in 0..100 {
-        entry.push_str(&format!("import \"part-{f}.kdl\"\n"));
+        if !one_file {
+            entry.push_str(&format!("import \"part-{f}.kdl\"\n"));
+        }
         let mut part = String::new();
         for i in 0..10 {
             let h = f * 10 + i;
@@ -439,6 +450,9 @@ fn big_lab() -> MemIo {
                 "manifest \"m-{h}\" target=\"k8s\" namespace=\"ns-{h}\" fetch=\"tool-{h}\" after=\"{prev}\"\n"
             ));
         }
+        if one_file {
+            entry.push_str(&part);
+        }
         io = io.with(&format!("part-{f}.kdl"), part);
     }
     io.with("lab.kdl", entry)
@@ -452,6 +466,16 @@ fn big_lab_loads_completely() {
         panic!()
     };
     assert_eq!(m.after[0].name, "m-998");
+    // One big file (parsed in pieces) means the same, spans included.
+    let one = load(&big_lab_one_file(), &RelPath::new("lab.kdl").unwrap()).unwrap();
+    assert_eq!(one.decls.len(), lab.decls.len());
+    for (a, b) in one.decls.iter().zip(&lab.decls) {
+        assert_eq!((a.kind, &a.name.value), (b.kind, &b.name.value));
+    }
+    let m = one.get("m-999").unwrap();
+    let (line, _) = one.sources.line_col(m.name.span);
+    assert_eq!(one.sources.snippet(m.name.span), "\"m-999\"");
+    assert_eq!(line, 4 + 100 * 10 * 10);
 }
 
 /// Run with `cargo test -p hlb-builder --release --test lang -- --ignored`:
@@ -482,8 +506,21 @@ fn big_lab_loads_fast() {
         best_load = best_load.min(start.elapsed());
         assert_eq!(lab.decls.len(), 10_001);
     }
+    let one = big_lab_one_file();
+    let mut best_one = std::time::Duration::MAX;
+    for _ in 0..3 {
+        let start = std::time::Instant::now();
+        load(&one, &entry).unwrap();
+        best_one = best_one.min(start.elapsed());
+    }
     let bytes: usize = texts.iter().map(String::len).sum();
-    eprintln!("{bytes} bytes: KDL parsing alone {best_parse:?}, whole load {best_load:?}");
+    eprintln!(
+        "{bytes} bytes: KDL parsing alone {best_parse:?}, whole load {best_load:?}, as one file {best_one:?}"
+    );
+    assert!(
+        best_one < best_parse.mul_f64(1.25),
+        "one file {best_one:?} vs parse {best_parse:?}"
+    );
     assert!(
         best_load < best_parse.mul_f64(1.25),
         "load {best_load:?} vs parse {best_parse:?}"

@@ -4,8 +4,8 @@
 //! parsed once however many files import it (diamonds are free), and a file
 //! gets its [`FileId`] in load order, so ids — and with them the order of
 //! declarations and diagnostics — do not depend on timing. The files of one
-//! breadth-first level are read and parsed on several threads: KDL parsing
-//! dominates load time for large labs.
+//! breadth-first level are parsed on several threads, large files in pieces
+//! (`split.rs`): KDL parsing dominates load time for large labs.
 //!
 //! Import cycles cannot make loading loop (a file is loaded once) but are
 //! errors all the same, reported with the whole cycle.
@@ -21,6 +21,7 @@ use super::Loader;
 use super::codes;
 use super::cx::{Cx, Params};
 use super::reader::NodeReader;
+use super::split;
 use crate::diag::{Diagnostic, FileId, Span};
 use crate::io::RelPath;
 
@@ -34,7 +35,7 @@ pub(crate) struct KdlFile {
     pub imports: Vec<(usize, Span)>,
 }
 
-/// What a worker thread made of one file.
+/// What became of one file.
 enum Outcome {
     Unreadable(io::Error),
     NotUtf8 {
@@ -47,48 +48,111 @@ enum Outcome {
     },
 }
 
-fn read_and_parse(ld: &Loader, path: &RelPath) -> Outcome {
-    let bytes = match ld.io.read(path) {
-        Ok(b) => b,
-        Err(e) => return Outcome::Unreadable(e),
-    };
-    match String::from_utf8(bytes) {
-        Ok(text) => {
-            let doc = KdlDocument::parse_v2(&text);
-            Outcome::Parsed {
-                text: text.into(),
-                doc,
-            }
-        }
-        Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            Outcome::NotUtf8 {
-                lossy: String::from_utf8_lossy(e.as_bytes()).into_owned(),
-                at,
-            }
-        }
-    }
+/// One unit of parsing work: a piece of one file.
+struct Job {
+    file: usize,
+    start: usize,
+    end: usize,
 }
 
-/// Read and parse `paths`, in parallel when it pays; results in input order.
+/// Read and parse `paths`; results in input order. Files are read here, in
+/// order; parsing — the expensive part — runs on several threads, over
+/// whole files and over pieces of large ones (see `split.rs`).
 fn read_level(ld: &Loader, paths: &[RelPath]) -> Vec<Outcome> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8)
-        .min(paths.len());
+        .min(8);
+    let mut texts: Vec<Option<Arc<str>>> = Vec::with_capacity(paths.len());
+    let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(paths.len());
+    for path in paths {
+        match ld.io.read(path).map(String::from_utf8) {
+            Ok(Ok(text)) => {
+                texts.push(Some(text.into()));
+                outcomes.push(None);
+            }
+            Ok(Err(e)) => {
+                let at = e.utf8_error().valid_up_to();
+                let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                texts.push(None);
+                outcomes.push(Some(Outcome::NotUtf8 { lossy, at }));
+            }
+            Err(e) => {
+                texts.push(None);
+                outcomes.push(Some(Outcome::Unreadable(e)));
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    for (file, text) in texts.iter().enumerate() {
+        let Some(text) = text else { continue };
+        let cuts = if threads > 1 {
+            split::cut_points(text, threads)
+        } else {
+            Vec::new()
+        };
+        let mut start = 0;
+        for end in cuts.into_iter().chain(std::iter::once(text.len())) {
+            jobs.push(Job { file, start, end });
+            start = end;
+        }
+    }
+    let mut parsed = run_jobs(&texts, &jobs, threads);
+    for (file, text) in texts.into_iter().enumerate() {
+        let Some(text) = text else { continue };
+        let pieces: Vec<_> = jobs
+            .iter()
+            .zip(parsed.iter_mut())
+            .filter(|(j, _)| j.file == file)
+            .filter_map(|(_, r)| r.take())
+            .collect();
+        let doc = if pieces.len() == 1 {
+            pieces
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| KdlDocument::parse_v2(&text))
+        } else {
+            match pieces.into_iter().collect::<Result<Vec<_>, _>>() {
+                Ok(docs) => Ok(split::join(docs)),
+                // Report syntax errors exactly as a whole-file parse does.
+                Err(_) => KdlDocument::parse_v2(&text),
+            }
+        };
+        outcomes[file] = Some(Outcome::Parsed { text, doc });
+    }
+    outcomes
+        .into_iter()
+        .map(|o| {
+            o.unwrap_or_else(|| {
+                Outcome::Unreadable(io::Error::other("internal: file was not parsed"))
+            })
+        })
+        .collect()
+}
+
+/// Parse every job, on up to `threads` threads; results in job order.
+fn run_jobs(
+    texts: &[Option<Arc<str>>],
+    jobs: &[Job],
+    threads: usize,
+) -> Vec<Option<Result<KdlDocument, KdlError>>> {
+    let parse = |j: &Job| {
+        let text = texts[j.file].as_deref().unwrap_or_default();
+        split::parse_piece(text, j.start, j.end)
+    };
+    let threads = threads.min(jobs.len());
     if threads <= 1 {
-        return paths.iter().map(|p| read_and_parse(ld, p)).collect();
+        return jobs.iter().map(|j| Some(parse(j))).collect();
     }
     let next = AtomicUsize::new(0);
-    let mut results: Vec<(usize, Outcome)> = std::thread::scope(|s| {
+    let mut results: Vec<(usize, Result<KdlDocument, KdlError>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 s.spawn(|| {
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(p) = paths.get(i) else { break };
-                        done.push((i, read_and_parse(ld, p)));
+                        let Some(j) = jobs.get(i) else { break };
+                        done.push((i, parse(j)));
                     }
                     done
                 })
@@ -104,7 +168,7 @@ fn read_level(ld: &Loader, paths: &[RelPath]) -> Vec<Outcome> {
             .collect()
     });
     results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, o)| o).collect()
+    results.into_iter().map(|(_, r)| Some(r)).collect()
 }
 
 /// Load `entry` and everything it imports. Files that cannot be read or

@@ -29,6 +29,7 @@ mod kinds;
 mod lab;
 mod reader;
 mod resolve;
+mod split;
 mod suggest;
 
 use std::collections::{BTreeMap, BTreeSet};
