@@ -17,6 +17,21 @@ pub(crate) fn url(s: &str, schemes: &[&str]) -> Result<(), Problem> {
         .map(|s| format!("{s}://"))
         .collect::<Vec<_>>()
         .join(" or ");
+    // Checked first, so that no message below echoes a password.
+    let after_scheme = s.split_once("://").map_or(s, |(_, rest)| rest);
+    if after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .contains('@')
+    {
+        return Err((
+            "the URL carries credentials".into(),
+            Some(
+                "recipes are committed to git: keep credentials in a `secret`, not in a URL".into(),
+            ),
+        ));
+    }
     let Some((scheme, rest)) = s.split_once("://") else {
         return Err((
             format!("`{s}` is not a URL"),
@@ -48,14 +63,6 @@ pub(crate) fn url(s: &str, schemes: &[&str]) -> Result<(), Problem> {
         ));
     }
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err((
-            "the URL carries credentials".into(),
-            Some(
-                "recipes are committed to git: keep credentials in a `secret`, not in a URL".into(),
-            ),
-        ));
-    }
     if authority.is_empty() || authority.starts_with(':') {
         return Err((format!("`{s}` has no host"), None));
     }
@@ -271,6 +278,17 @@ mod tests {
         assert!(url("http://mirror.lan/x", &["https", "http"]).is_ok());
         let (_, help) = url("http://h", https).unwrap_err();
         assert!(help.unwrap().contains("https://h"));
+        for secret in [
+            "user:hunter2@host/x",
+            "ftp://user:hunter2@host/x",
+            "https://user:hunter2@host",
+        ] {
+            let (message, help) = url(secret, https).unwrap_err();
+            assert!(
+                !message.contains("hunter2") && !help.unwrap().contains("hunter2"),
+                "{secret}"
+            );
+        }
     }
 
     #[test]
