@@ -69,7 +69,11 @@ impl<'n> NodeReader<'n> {
                         .at(span)
                         .label("written again here")
                         .note(*first, "first written here")
-                        .help("keep one of them"),
+                        .help(if key.value() == "after" {
+                            "keep one; for several, write a child: `{ after \"a\" \"b\" }`"
+                        } else {
+                            "keep one of them"
+                        }),
                     );
                 } else {
                     seen.push((key.value(), span));
@@ -241,8 +245,9 @@ impl<'n> NodeReader<'n> {
     /// Report a required property that is absent; `example` is a complete
     /// `key=value` the help line can suggest.
     pub fn missing(&self, cx: &mut Cx, key: &str, example: &str) {
-        if self.has_child(key) {
-            // Written as a child node; `finish` reports that, with the fix.
+        if self.has_child(key) || self.has_misspelled(key) {
+            // Written as a child node or under another name; `finish`
+            // reports that, with the fix.
             return;
         }
         let kind = self.kind();
@@ -277,6 +282,14 @@ impl<'n> NodeReader<'n> {
             return None;
         }
         self.string(cx, key)
+    }
+
+    /// Whether some property looks like a misspelling or synonym of `key`.
+    fn has_misspelled(&self, key: &str) -> bool {
+        self.node.entries().iter().filter_map(|e| e.name()).any(|n| {
+            let n = n.value();
+            n != key && (synonym(n) == Some(key) || super::suggest::closest(n, [key]).is_some())
+        })
     }
 
     fn has_child(&self, name: &str) -> bool {
@@ -369,13 +382,19 @@ impl<'n> NodeReader<'n> {
             if self.known.contains(&key.value()) {
                 continue;
             }
-            let help = did_you_mean(key.value(), self.known.iter().copied()).unwrap_or_else(|| {
-                if self.known.is_empty() {
-                    format!("`{kind}` takes no properties")
-                } else {
-                    format!("`{kind}` takes these properties: {}", list(&self.known))
-                }
-            });
+            let help = did_you_mean(key.value(), self.known.iter().copied())
+                .or_else(|| {
+                    synonym(key.value())
+                        .filter(|s| self.known.contains(s))
+                        .map(|s| format!("`{kind}` calls this `{s}`"))
+                })
+                .unwrap_or_else(|| {
+                    if self.known.is_empty() {
+                        format!("`{kind}` takes no properties")
+                    } else {
+                        format!("`{kind}` takes these properties: {}", list(&self.known))
+                    }
+                });
             cx.error(
                 Diagnostic::new(
                     codes::UNKNOWN_PROPERTY,
@@ -408,6 +427,24 @@ impl<'n> NodeReader<'n> {
             }
         }
     }
+}
+
+/// The property other tools (or hlb's design sketches) use for what hlb
+/// calls the returned name.
+fn synonym(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "cluster" | "host" | "on" | "to" => "target",
+        "file" | "template" | "src" | "from" => "source",
+        "content" | "contents" | "data" => "text",
+        "depends-on" | "depends_on" | "requires" | "needs" => "after",
+        "perm" | "perms" | "permissions" | "chmod" => "mode",
+        "dest" | "destination" | "to-path" => "path",
+        "sha256" | "checksum" | "digest" => "hash",
+        "endpoint" | "server" | "url" => "api",
+        "ip" | "addr" | "hostname" => "address",
+        "exec" | "executable-bit" => "executable",
+        _ => return None,
+    })
 }
 
 /// `a`, `b` and `c`.
