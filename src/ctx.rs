@@ -12,7 +12,8 @@ use hlb_builder::plan::Plan;
 use hlb_builder::sched::Registry;
 use hlb_cache::Profiles;
 use hlb_cache::store::Store;
-use hlb_fetch::{FetchOptions, Fetcher, Mirror};
+use hlb_fetch::{FetchEvent, FetchOptions, Fetcher, Mirror};
+use serde_json::json;
 
 use crate::cli::Global;
 use crate::out::Out;
@@ -132,9 +133,49 @@ impl Ctx {
                     .map_err(|e| anyhow!("--mirror {}: {e}", hlb_fetch::Redacted(m)))?,
             );
         }
+        let out = self.out;
+        let reporter = move |e: &FetchEvent| match e {
+            FetchEvent::Progress { .. } => {}
+            FetchEvent::Started { url, source } => {
+                out.record(
+                    "fetch",
+                    json!({"event": "started", "url": url, "source": source}),
+                );
+                out.status(&format!("downloading {url} from {source}"));
+            }
+            FetchEvent::Retrying {
+                url,
+                source,
+                attempt,
+                delay,
+                reason,
+            } => {
+                out.record("fetch", json!({"event": "retrying", "url": url, "source": source, "attempt": attempt, "reason": reason}));
+                out.status(&format!(
+                    "warning: {source} failed for {url} ({reason}); retry {attempt} in {delay:?}"
+                ));
+            }
+            FetchEvent::MirrorSkipped {
+                url,
+                source,
+                reason,
+            } => {
+                out.record("fetch", json!({"event": "mirror-skipped", "url": url, "source": source, "reason": reason}));
+                out.status(&format!(
+                    "warning: skipping mirror {source} for {url}: {reason}"
+                ));
+            }
+            FetchEvent::Done { url, source, bytes } => {
+                out.record(
+                    "fetch",
+                    json!({"event": "done", "url": url, "source": source, "bytes": bytes}),
+                );
+            }
+        };
         let opts = FetchOptions {
             mirrors,
             offline: self.global.offline,
+            reporter: Some(Arc::new(reporter)),
             ..FetchOptions::default()
         };
         Ok(Arc::new(Fetcher::new(opts).map_err(|e| anyhow!("{e}"))?))

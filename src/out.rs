@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::cli::Color;
 
+#[derive(Clone, Copy, Debug)]
 pub struct Out {
     pub json: bool,
     /// Colours and progress bars (a terminal, or `--color always`).

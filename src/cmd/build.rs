@@ -31,6 +31,9 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> Result<()> {
         }
         opts.jobs = j;
     }
+    // Held until the generation is recorded: a concurrent gc must not sweep
+    // outputs that no profile roots yet.
+    let _shared = store.lock_shared().map_err(|e| anyhow!("store: {e}"))?;
     let reporter = BuildReporter::new(&ctx.out);
     let outcome = sched::build(
         &store,

@@ -53,8 +53,12 @@ pub fn verify(ctx: &Ctx) -> Result<()> {
 
 pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<()> {
     let store = ctx.store()?;
-    let roots = ctx.profiles()?.roots().map_err(|e| anyhow!("{e}"))?;
-    let report = hlb_cache::gc::collect(&store, &roots, dry_run).map_err(|e| anyhow!("{e}"))?;
+    let profiles = ctx.profiles()?;
+    // Roots are read under gc's exclusive lock, so a build that is still
+    // recording its generation cannot lose its outputs.
+    let report =
+        hlb_cache::gc::collect_profiles(&store, &profiles, dry_run).map_err(|e| anyhow!("{e}"))?;
+    let roots = profiles.roots().map_err(|e| anyhow!("{e}"))?;
     let verb = if dry_run { "would remove" } else { "removed" };
     for (id, name, bytes) in &report.removed {
         ctx.out
