@@ -64,10 +64,10 @@ impl Graph {
         let mut seen = BTreeSet::new();
         let mut stack: Vec<DrvId> = roots.to_vec();
         while let Some(id) = stack.pop() {
-            if seen.insert(id) {
-                if let Some(d) = self.drvs.get(&id) {
-                    stack.extend(d.inputs.values().copied());
-                }
+            if seen.insert(id)
+                && let Some(d) = self.drvs.get(&id)
+            {
+                stack.extend(d.inputs.values().copied());
             }
         }
         seen
@@ -159,16 +159,16 @@ impl Graph {
                 escape(label)
             );
             for id in members {
-                if let Some(d) = self.drvs.get(id) {
-                    if placed.insert(*id) {
-                        let _ = writeln!(
-                            s,
-                            "    {} [label=\"{}\\n{}\"];",
-                            node(id),
-                            escape(&d.name),
-                            escape(&d.kind)
-                        );
-                    }
+                if let Some(d) = self.drvs.get(id)
+                    && placed.insert(*id)
+                {
+                    let _ = writeln!(
+                        s,
+                        "    {} [label=\"{}\\n{}\"];",
+                        node(id),
+                        escape(&d.name),
+                        escape(&d.kind)
+                    );
                 }
             }
             s.push_str("  }\n");

@@ -101,13 +101,13 @@ impl Plan {
 pub fn lock_requests(lab: &Lab) -> LockRequests {
     let mut sections: BTreeMap<String, BTreeMap<String, serde_json::Value>> = BTreeMap::new();
     for d in &lab.decls {
-        if let Body::Fetch(f) = &d.body {
-            if f.hash.is_none() {
-                sections
-                    .entry("fetch".to_string())
-                    .or_default()
-                    .insert(f.url.value.clone(), json!({}));
-            }
+        if let Body::Fetch(f) = &d.body
+            && f.hash.is_none()
+        {
+            sections
+                .entry("fetch".to_string())
+                .or_default()
+                .insert(f.url.value.clone(), json!({}));
         }
     }
     LockRequests(sections)
@@ -178,10 +178,11 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
     }
     // A fetch nothing consumes is still part of the lab: keep it in the generation.
     for d in &lab.decls {
-        if matches!(d.body, Body::Fetch(_)) && !used_fetches.contains(&d.name.value) {
-            if let Some(id) = p.by_name.get(&d.name.value).copied() {
-                p.artifact(LAB_TARGET.to_string(), &d.name.value, id, BTreeMap::new());
-            }
+        if matches!(d.body, Body::Fetch(_))
+            && !used_fetches.contains(&d.name.value)
+            && let Some(id) = p.by_name.get(&d.name.value).copied()
+        {
+            p.artifact(LAB_TARGET.to_string(), &d.name.value, id, BTreeMap::new());
         }
     }
     if !p.errors.is_empty() {

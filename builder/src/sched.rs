@@ -267,11 +267,11 @@ fn worker(
                     wake.notify_all();
                     return;
                 }
-                if !st.stop {
-                    if let Some(id) = st.ready.pop_first() {
-                        st.running += 1;
-                        break id;
-                    }
+                if !st.stop
+                    && let Some(id) = st.ready.pop_first()
+                {
+                    st.running += 1;
+                    break id;
                 }
                 if st.running == 0 {
                     // Nothing ready, nothing running: done (or blocked by failures).

@@ -103,8 +103,7 @@ pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()>
         Some(n) => find(n)?,
         None => records
             .iter()
-            .filter(|r| r.number < rb.number)
-            .next_back()
+            .rfind(|r| r.number < rb.number)
             .cloned()
             .ok_or_else(|| {
                 anyhow!(
