@@ -146,7 +146,10 @@ fn fetch(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
     let url = url?;
     // `file:///…` names a local file: as pure as any download, because the
     // bytes are pinned by hash (a mirror copy or a vendored tarball).
-    let local = url.value.strip_prefix("file:///").is_some_and(|p| !p.is_empty());
+    let local = url
+        .value
+        .strip_prefix("file:///")
+        .is_some_and(|p| !p.is_empty());
     if !local && let Err(p) = check::url(&url.value, &["https", "http"]) {
         bad(cx, codes::BAD_URL, url.span, "not a download URL", p);
     }

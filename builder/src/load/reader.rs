@@ -286,10 +286,14 @@ impl<'n> NodeReader<'n> {
 
     /// Whether some property looks like a misspelling or synonym of `key`.
     fn has_misspelled(&self, key: &str) -> bool {
-        self.node.entries().iter().filter_map(|e| e.name()).any(|n| {
-            let n = n.value();
-            n != key && (synonym(n) == Some(key) || super::suggest::closest(n, [key]).is_some())
-        })
+        self.node
+            .entries()
+            .iter()
+            .filter_map(|e| e.name())
+            .any(|n| {
+                let n = n.value();
+                n != key && (synonym(n) == Some(key) || super::suggest::closest(n, [key]).is_some())
+            })
     }
 
     fn has_child(&self, name: &str) -> bool {

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The no-op `hlb build` of the example lab (everything already in the store),
+# measured on the real binary with hyperfine. Target (issue 3): under 50 ms.
+# Also times `hlb build --json` of the same, and prints the figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v hyperfine >/dev/null || { echo "install hyperfine (apt-get install hyperfine)" >&2; exit 1; }
+cargo build --release --quiet
+hlb="$PWD/target/release/hlb"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export HLB_STORE="$work/store" HLB_STATE="$work/state" HLB_RECIPES="$PWD/recipes"
+"$hlb" build >/dev/null 2>&1
+hyperfine --warmup 5 --runs 50 -N \
+  --command-name "hlb build (no-op, example lab)" "$hlb build" \
+  --command-name "hlb build --json (no-op, example lab)" "$hlb build --json"

@@ -1,0 +1,148 @@
+//! Benchmarks that print figures (run with `cargo bench --bench lab`):
+//!
+//! - evaluation + planning of the example lab, and its no-op build (all cached);
+//! - evaluation + planning of a synthetic lab with 1,000 hosts and 10,000
+//!   derivations declared like the example lab's, split into where the time
+//!   goes (reading + KDL parsing + evaluation, planning), with peak memory;
+//! - the no-op build of the synthetic lab.
+//!
+//! Targets (issue 3): example no-op build < 50 ms; synthetic evaluation +
+//! planning < 1 s and < 300 MB peak.
+
+#[path = "../tests/common/synth.rs"]
+mod synth;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hlb_builder::io::{FsIo, RelPath};
+use hlb_builder::lock::Lock;
+use hlb_builder::sched::{self, Options, Registry, Silent};
+
+fn registry() -> Registry {
+    let mut r = Registry::new();
+    for c in hlb_images::compilers() {
+        r.register(c);
+    }
+    let fetcher = std::sync::Arc::new(
+        hlb_fetch::Fetcher::new(hlb_fetch::FetchOptions::default()).expect("fetcher"),
+    );
+    r.register(Box::new(hlb_fetch::FetchCompiler::new(fetcher)));
+    r
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn peak_rss_mib() -> f64 {
+    // SAFETY: getrusage only writes the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    ru.ru_maxrss as f64 / 1024.0
+}
+
+struct Figures {
+    load: Duration,
+    plan: Duration,
+    noop: Duration,
+    drvs: usize,
+}
+
+fn measure(dir: &Path, runs: usize, store_dir: &Path) -> Figures {
+    let reg = registry();
+    let io = FsIo::new(dir.to_path_buf());
+    let entry = RelPath::new("lab.kdl").expect("entry");
+    let lock = Lock::default();
+    let (mut loads, mut plans, mut noops) = (Vec::new(), Vec::new(), Vec::new());
+    let store = hlb_cache::store::Store::open(store_dir).expect("store");
+    let mut drvs = 0;
+    for i in 0..runs {
+        let t = Instant::now();
+        let lab = match hlb_builder::load::load(&io, &entry) {
+            Ok(lab) => lab,
+            Err(e) => panic!("{}", e.diagnostics.render(&e.sources, false)),
+        };
+        let t_load = t.elapsed();
+        let t = Instant::now();
+        let plan = hlb_builder::plan::plan(&lab, &lock, &|k| reg.version(k)).expect("plan");
+        let t_plan = t.elapsed();
+        drvs = plan.graph.len();
+        let opts = Options {
+            jobs: 2,
+            keep_going: false,
+        };
+        let t = Instant::now();
+        let out = sched::build(
+            &store,
+            &plan.graph,
+            &plan.roots(),
+            &plan.sources,
+            &reg,
+            &Silent,
+            &opts,
+        )
+        .expect("build");
+        let t_build = t.elapsed();
+        assert!(out.ok());
+        if i > 0 {
+            // The first run fills the store; later ones are no-ops.
+            assert!(out.built.is_empty());
+            loads.push(t_load);
+            plans.push(t_plan);
+            noops.push(t_load + t_plan + t_build);
+        }
+    }
+    Figures {
+        load: median(loads),
+        plan: median(plans),
+        noop: median(noops),
+        drvs,
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+
+    let ex = measure(&root.join("recipes"), 21, &tmp.path().join("store-example"));
+    println!("example lab ({} derivations):", ex.drvs);
+    println!("  evaluation (read + parse + check)  {}", ms(ex.load));
+    println!("  planning                           {}", ms(ex.plan));
+    println!(
+        "  no-op build, in process            {}   (target < 50 ms)",
+        ms(ex.noop)
+    );
+
+    let synth_dir = tmp.path().join("synth");
+    let t = Instant::now();
+    synth::write_lab(&synth_dir, 1000, 9, 2048, "bench");
+    let kdl_bytes = std::fs::metadata(synth_dir.join("lab.kdl"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    println!(
+        "synthetic lab generated in {} ({} KiB of KDL)",
+        ms(t.elapsed()),
+        kdl_bytes / 1024
+    );
+    let rss_before = peak_rss_mib();
+    let sy = measure(&synth_dir, 4, &tmp.path().join("store-synth"));
+    println!("synthetic lab ({} derivations):", sy.drvs);
+    println!("  evaluation (read + parse + check)  {}", ms(sy.load));
+    println!("  planning                           {}", ms(sy.plan));
+    println!(
+        "  evaluation + planning              {}   (target < 1 s)",
+        ms(sy.load + sy.plan)
+    );
+    println!("  no-op build, in process            {}", ms(sy.noop));
+    println!(
+        "  peak RSS of this process           {:.0} MiB (before the synthetic lab: {:.0} MiB; target < 300 MB)",
+        peak_rss_mib(),
+        rss_before
+    );
+}
