@@ -76,6 +76,7 @@ fn measure(dir: &Path, runs: usize, store_dir: &Path) -> Figures {
         let opts = Options {
             jobs: 2,
             keep_going: false,
+            ..Options::default()
         };
         let t = Instant::now();
         let out = sched::build(

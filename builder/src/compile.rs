@@ -11,7 +11,42 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use hlb_secrets::{LabKey, Plaintext};
+
 use crate::drv::{Derivation, DrvId};
+
+/// Where compilers of secret-bearing artifacts get plaintext, and how their
+/// outputs are sealed for the store.
+///
+/// The CLI implements it with the operator's age identity (decrypting each
+/// secret once, in memory, checked against its committed tag); builds
+/// without an identity get [`NoSecrets`], and every secret-bearing
+/// derivation fails with [`BuildError::NeedsIdentity`] while the rest of
+/// the lab still builds.
+pub trait SecretSource: Send + Sync {
+    /// The plaintext of secret `name`, verified against its tag.
+    fn reveal(&self, name: &str) -> Result<Plaintext, BuildError>;
+    /// The lab key, for deterministic seeds (sealing) derived per derivation.
+    fn lab_key(&self) -> Result<&LabKey, BuildError>;
+    /// Encrypt an output to the lab's deploy recipients (what the store keeps
+    /// of a secret artifact).
+    fn seal_for_store(&self, plaintext: &Plaintext) -> Result<Vec<u8>, BuildError>;
+}
+
+/// The source of a build without an identity: nothing can be revealed.
+pub struct NoSecrets;
+
+impl SecretSource for NoSecrets {
+    fn reveal(&self, name: &str) -> Result<Plaintext, BuildError> {
+        Err(BuildError::NeedsIdentity(format!("secret `{name}`")))
+    }
+    fn lab_key(&self) -> Result<&LabKey, BuildError> {
+        Err(BuildError::NeedsIdentity("the lab key".into()))
+    }
+    fn seal_for_store(&self, _: &Plaintext) -> Result<Vec<u8>, BuildError> {
+        Err(BuildError::NeedsIdentity("the deploy recipients".into()))
+    }
+}
 
 /// Everything a compiler may look at.
 pub struct BuildCx<'a> {
@@ -25,6 +60,9 @@ pub struct BuildCx<'a> {
     pub out: &'a Path,
     /// An empty scratch directory, removed after the build.
     pub tmp: &'a Path,
+    /// Plaintext for secret-bearing derivations (`drv.secret`); others never
+    /// need it.
+    pub secrets: &'a dyn SecretSource,
 }
 
 impl BuildCx<'_> {
@@ -67,6 +105,12 @@ pub enum BuildError {
     /// Something that should not happen: a bug in hlb.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A secret-bearing artifact, built without an identity that opens the
+    /// lab's secrets. Names what was needed, never a value.
+    #[error(
+        "{0} is needed to build this, and no age identity opens it: pass --identity FILE or set HLB_AGE_IDENTITY"
+    )]
+    NeedsIdentity(String),
 }
 
 impl BuildError {

@@ -10,5 +10,5 @@ pub mod load;
 pub mod lock;
 pub mod plan;
 pub mod sched;
-pub use compile::{BuildCx, BuildError, Compiler};
+pub use compile::{BuildCx, BuildError, Compiler, NoSecrets, SecretSource};
 pub use drv::{Derivation, DrvId, FixedHash, Value};

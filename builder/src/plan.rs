@@ -81,7 +81,11 @@ impl Plan {
                         id: a.id,
                         name: drv.name.clone(),
                         kind: drv.kind.clone(),
-                        content: entry.content_hash,
+                        // A secret artifact's stored bytes are age ciphertext,
+                        // which differs between stores; its plaintext is a pure
+                        // function of its derivation (whose id hashes the
+                        // secrets' tags), so the id stands for its content.
+                        content: if drv.secret { a.id } else { entry.content_hash },
                         secret: drv.secret,
                         meta: a.meta.clone(),
                     },

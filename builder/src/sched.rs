@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use hlb_cache::Digest;
 use hlb_cache::store::{Entry, EntryMeta, Store};
 
-use crate::compile::{BuildCx, BuildError, Compiler};
+use crate::compile::{BuildCx, BuildError, Compiler, NoSecrets, SecretSource};
 use crate::drv::{Derivation, DrvId};
 use crate::graph::Graph;
 
@@ -96,12 +96,23 @@ impl Reporter for Silent {
     fn event(&self, _: &Event) {}
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// Parallel builds; at least 1.
     pub jobs: usize,
     /// Go on with everything that does not depend on a failure.
     pub keep_going: bool,
+    /// Plaintext for secret-bearing derivations.
+    pub secrets: Arc<dyn SecretSource>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("jobs", &self.jobs)
+            .field("keep_going", &self.keep_going)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Options {
@@ -109,6 +120,7 @@ impl Default for Options {
         Options {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             keep_going: false,
+            secrets: Arc::new(NoSecrets),
         }
     }
 }
@@ -295,7 +307,15 @@ fn worker(
             kind: drv.kind.clone(),
         });
         let started = Instant::now();
-        let result = build_one(store, id, drv, input_entries, sources, registry);
+        let result = build_one(
+            store,
+            id,
+            drv,
+            input_entries,
+            sources,
+            registry,
+            opts.secrets.as_ref(),
+        );
         let mut st = state.lock().unwrap_or_else(|p| p.into_inner());
         st.running -= 1;
         match result {
@@ -353,6 +373,7 @@ fn build_one(
     inputs: BTreeMap<String, std::path::PathBuf>,
     sources: &SourceBytes,
     registry: &Registry,
+    secrets: &dyn SecretSource,
 ) -> Result<(Entry, bool), BuildError> {
     let store_err = |e: hlb_cache::store::StoreError| BuildError::Internal(format!("store: {e}"));
     let compiler = registry.get(&drv.kind).ok_or_else(|| {
@@ -389,6 +410,7 @@ fn build_one(
         sources: source_bytes,
         out: staging.out_path(),
         tmp: staging.tmp_dir(),
+        secrets,
     };
     compiler.build(&cx)?;
     if !cx.out.exists() && cx.out.symlink_metadata().is_err() {

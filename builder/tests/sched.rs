@@ -120,6 +120,7 @@ fn matches_the_model_on_random_graphs() {
         let opts = Options {
             jobs: 3,
             keep_going: true,
+            ..Options::default()
         };
         let out = sched::build(
             &store,
@@ -250,6 +251,7 @@ fn stops_after_first_failure_without_keep_going() {
     let opts = Options {
         jobs: 1,
         keep_going: false,
+        ..Options::default()
     };
     let out = sched::build(
         &store,
@@ -322,6 +324,7 @@ fn builds_in_parallel_up_to_jobs() {
         &Options {
             jobs: 4,
             keep_going: false,
+            ..Options::default()
         },
     )
     .unwrap();

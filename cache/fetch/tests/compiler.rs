@@ -36,6 +36,7 @@ fn build(c: &FetchCompiler, d: &Derivation, out: &Path, tmp: &Path) -> Result<()
         sources: BTreeMap::new(),
         out,
         tmp,
+        secrets: &hlb_builder::NoSecrets,
     };
     c.build(&cx)
 }

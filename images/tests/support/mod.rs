@@ -61,6 +61,7 @@ pub fn build(
         sources,
         out: &out,
         tmp: &tmp,
+        secrets: &hlb_builder::NoSecrets,
     };
     let result = compiler.build(&cx);
     (Run { _dir: dir, out }, result)
