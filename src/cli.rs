@@ -74,6 +74,11 @@ pub struct Global {
     /// Use only the store and mirrors, never an upstream URL.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// The age identity that opens the lab's secrets (an age identity file or
+    /// an unencrypted OpenSSH ed25519 key) [default: $HLB_AGE_IDENTITY, else
+    /// ~/.ssh/id_ed25519].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -148,6 +153,9 @@ Examples:
         #[arg(long)]
         check: bool,
     },
+    /// Age-encrypted secrets in the recipes repository.
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Download a URL and print the pin to paste into a recipe.
     #[command(after_help = "Example:\n  hlb prefetch https://example.org/tool-1.0.tar.gz")]
     Prefetch { url: String },
@@ -183,4 +191,85 @@ pub enum StoreCommand {
 pub enum GraphFormat {
     Dot,
     Svg,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SecretCommand {
+    /// Set up the secrets directory: recipients and the lab key.
+    #[command(after_help = "\
+Examples:
+  hlb secret init --new-identity ~/.config/hlb/identity.txt   a new operator key, and the lab's secrets
+  hlb secret init --recipient \"$(cat ~/.ssh/id_ed25519.pub)\"  with an existing ssh key")]
+    Init {
+        /// A recipient that may decrypt the secrets (repeatable) [default: the
+        /// identity's own recipient].
+        #[arg(long)]
+        recipient: Vec<String>,
+        /// Generate a new age identity into FILE (0600) and use it.
+        #[arg(long, value_name = "FILE")]
+        new_identity: Option<PathBuf>,
+    },
+    /// Set a secret from stdin, a file, or an editor.
+    #[command(after_help = "\
+Examples:
+  printf %s \"$TOKEN\" | hlb secret set cloudflare-token
+  hlb secret set gitea-secret-key --from-file key.txt
+  hlb secret set db-password          (opens $EDITOR on a tmpfs buffer)")]
+    Set {
+        name: String,
+        /// Read the plaintext from this file instead of stdin or an editor.
+        #[arg(long, value_name = "FILE")]
+        from_file: Option<PathBuf>,
+    },
+    /// Edit a secret in $EDITOR (a private buffer on tmpfs, removed on exit).
+    Edit { name: String },
+    /// Print a secret's plaintext on stdout.
+    Show { name: String },
+    /// List the secrets (names and tags; no values).
+    List,
+    /// Who can decrypt the secrets.
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+    /// Re-encrypt every secret to the current recipients, all or nothing.
+    Rekey,
+    /// Recompute every tag under the lab key (after a lab-key rotation).
+    Retag,
+    /// The sealed-secrets controller's key pair, kept as an hlb secret.
+    #[command(subcommand)]
+    SealingKey(SealingKeyCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecipientsCommand {
+    List,
+    /// Add a recipient (then run `hlb secret rekey`).
+    Add {
+        recipient: String,
+    },
+    /// Remove a recipient (then run `hlb secret rekey`).
+    Remove {
+        recipient: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SealingKeyCommand {
+    /// Generate the controller's RSA key (secret `sealing-key`) and its
+    /// certificate (`sealing-key.crt`, public: reference it as
+    /// `sealing-cert` on the cluster).
+    Init {
+        /// Certificate validity start, Unix seconds [default: now; recorded in
+        /// the certificate, never read from the clock at build time].
+        #[arg(long)]
+        not_before: Option<u64>,
+        /// Validity in days.
+        #[arg(long, default_value_t = 3650)]
+        days: u64,
+        /// RSA key size.
+        #[arg(long, default_value_t = 4096)]
+        bits: usize,
+        /// Replace an existing sealing key.
+        #[arg(long)]
+        force: bool,
+    },
 }

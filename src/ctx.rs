@@ -109,6 +109,57 @@ impl Ctx {
         }
     }
 
+    /// Refuse to go on when the recipes tree holds a private key or token in
+    /// clear (anything but `*.age`): it would end up in git.
+    pub fn refuse_plaintext_secrets(&self) -> Result<()> {
+        let dir = self.recipes_dir();
+        let findings = crate::secrets::scan_tree(&dir)?;
+        if findings.is_empty() {
+            return Ok(());
+        }
+        for f in &findings {
+            self.out.record(
+                "plaintext-secret",
+                json!({"file": f.path, "line": f.line, "kind": f.kind.to_string()}),
+            );
+            self.out.status(&format!("error: {}: {f}", dir.display()));
+        }
+        Err(Failure::Reported(format!(
+            "{} file{} in {} hold{} secret material in clear: move it into a secret (`hlb secret set NAME --from-file FILE`), delete the file, and rotate it if it was ever committed",
+            findings.len(),
+            if findings.len() == 1 { "" } else { "s" },
+            dir.display(),
+            if findings.len() == 1 { "s" } else { "" }
+        )))
+    }
+
+    /// Secrets for a build: the operator's identity if there is one, else a
+    /// source that fails each secret-bearing derivation with a clear message
+    /// (everything else still builds).
+    pub fn secret_source(&self, lab: &Lab) -> Result<Arc<dyn hlb_builder::SecretSource>> {
+        match crate::secrets::find_identities(self.global.identity.as_deref())? {
+            None => Ok(Arc::new(hlb_builder::NoSecrets)),
+            Some((_, ids)) => {
+                let recipients: Vec<String> = lab
+                    .deploy_recipients
+                    .iter()
+                    .map(|r| r.value.clone())
+                    .collect();
+                let dir = hlb_secrets::SecretsDir::new(self.secrets_dir());
+                Ok(Arc::new(crate::secrets::CliSecrets::new(
+                    dir,
+                    ids,
+                    &recipients,
+                )?))
+            }
+        }
+    }
+
+    /// The lab's secrets directory (`secrets/` under the recipes).
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.recipes_dir().join("secrets")
+    }
+
     pub fn lock_path(&self) -> PathBuf {
         self.recipes_dir().join(LOCK_FILE)
     }

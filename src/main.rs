@@ -6,6 +6,7 @@ mod cmd;
 mod ctx;
 mod out;
 mod report;
+mod secrets;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         Command::Store(StoreCommand::Path) => cmd::store::path(&ctx),
         Command::Lock { check } => cmd::lock::run(&ctx, check),
         Command::Prefetch { url } => cmd::lock::prefetch(&ctx, &url),
+        Command::Secret(c) => cmd::secret::run(&ctx, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,8 +10,9 @@ use crate::report::BuildReporter;
 use crate::{Failure, Result};
 
 pub fn run(ctx: &Ctx, args: BuildArgs) -> Result<()> {
+    ctx.refuse_plaintext_secrets()?;
     let registry = ctx.registry()?;
-    let (_lab, plan) = ctx.plan(&registry)?;
+    let (lab, plan) = ctx.plan(&registry)?;
     let roots = if args.names.is_empty() {
         plan.roots()
     } else {
@@ -25,6 +26,13 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> Result<()> {
         keep_going: args.keep_going,
         ..Options::default()
     };
+    if plan
+        .graph
+        .iter()
+        .any(|(_, d)| d.secret || d.kind == "sealed-secret")
+    {
+        opts.secrets = ctx.secret_source(&lab)?;
+    }
     if let Some(j) = args.jobs {
         if j == 0 {
             return Err(anyhow!("--jobs must be at least 1").into());

@@ -3,4 +3,5 @@ pub mod build;
 pub mod generations;
 pub mod inspect;
 pub mod lock;
+pub mod secret;
 pub mod store;
