@@ -121,20 +121,34 @@ pub fn normalize(
     source_name: &str,
     namespace: Option<&str>,
 ) -> Result<Normalized, ManifestError> {
+    check_declared_namespace(source_name, namespace)?;
+    let docs = parse_documents(text).map_err(|e| ManifestError {
+        source_name: source_name.to_string(),
+        mark: e.mark,
+        message: e.message,
+    })?;
+    normalize_documents(
+        docs.into_iter().map(|d| (d.root, d.start)),
+        source_name,
+        namespace,
+    )
+}
+
+/// Check and normalize documents built in code (a compiler's own objects,
+/// such as a SealedSecret), exactly as [`normalize`] treats parsed ones, so
+/// the deployer sees every manifest output the same way. Each document
+/// comes with the position to blame when it is wrong.
+pub fn normalize_documents(
+    docs: impl IntoIterator<Item = (Node, Mark)>,
+    source_name: &str,
+    namespace: Option<&str>,
+) -> Result<Normalized, ManifestError> {
+    check_declared_namespace(source_name, namespace)?;
     let err = |mark: Mark, message: String| ManifestError {
         source_name: source_name.to_string(),
         mark,
         message,
     };
-    if let Some(ns) = namespace
-        && let Some(why) = check_name(ns, NameRule::Label)
-    {
-        return Err(err(
-            Mark { line: 1, column: 1 },
-            format!("the declared namespace `{ns}` is not valid: {why}"),
-        ));
-    }
-    let docs = parse_documents(text).map_err(|e| err(e.mark, e.message))?;
     let mut cx = Objects {
         err: &err,
         namespace,
@@ -142,9 +156,9 @@ pub fn normalize(
         refs: Vec::new(),
         seen: Vec::new(),
     };
-    for doc in docs {
-        let mark = doc.root.mark.unwrap_or(doc.start);
-        match &doc.root.value {
+    for (root, start) in docs {
+        let mark = root.mark.unwrap_or(start);
+        match &root.value {
             Yaml::Null => continue,
             Yaml::Map(_) => {}
             other => {
@@ -157,7 +171,7 @@ pub fn normalize(
                 ));
             }
         }
-        match list_items(&doc.root) {
+        match list_items(&root) {
             Some(items) => {
                 for item in items {
                     let item_mark = item.mark.unwrap_or(mark);
@@ -176,7 +190,7 @@ pub fn normalize(
                     cx.object(item.clone())?;
                 }
             }
-            None => cx.object(doc.root)?,
+            None => cx.object(root)?,
         }
     }
     if cx.out.is_empty() {
@@ -189,6 +203,20 @@ pub fn normalize(
         yaml: emit_documents(cx.out.iter(), &Style::K8S),
         objects: cx.refs,
     })
+}
+
+fn check_declared_namespace(
+    source_name: &str,
+    namespace: Option<&str>,
+) -> Result<(), ManifestError> {
+    match namespace.and_then(|ns| Some((ns, check_name(ns, NameRule::Label)?))) {
+        Some((ns, why)) => Err(ManifestError {
+            source_name: source_name.to_string(),
+            mark: Mark { line: 1, column: 1 },
+            message: format!("the declared namespace `{ns}` is not valid: {why}"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The items of a `List` document (`kind: List`, or `kind: …List` with an

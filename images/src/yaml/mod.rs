@@ -180,6 +180,33 @@ impl Yaml {
         }
     }
 
+    /// A JSON value as YAML: objects keep their key order, numbers keep
+    /// their type (integers as `Int`, others as Go-formatted floats).
+    pub fn from_json(value: &serde_json::Value) -> Yaml {
+        use serde_json::Value as J;
+        match value {
+            J::Null => Yaml::Null,
+            J::Bool(b) => Yaml::Bool(*b),
+            J::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+                (Some(i), _, _) => Yaml::Int(i128::from(i)),
+                (None, Some(u), _) => Yaml::Int(i128::from(u)),
+                (None, None, f) => Yaml::float(f.unwrap_or(f64::NAN)),
+            },
+            J::String(s) => Yaml::Str(s.clone()),
+            J::Array(items) => Yaml::Seq(
+                items
+                    .iter()
+                    .map(|v| Node::new(Yaml::from_json(v)))
+                    .collect(),
+            ),
+            J::Object(map) => Yaml::Map(
+                map.iter()
+                    .map(|(k, v)| (Node::new(Yaml::str(k)), Node::new(Yaml::from_json(v))))
+                    .collect(),
+            ),
+        }
+    }
+
     /// A short name for the kind of value, for error messages.
     pub fn type_name(&self) -> &'static str {
         match self {
