@@ -72,3 +72,76 @@ fn emit_examples() {
     assert_eq!(emit(value, &Style::K8S), b["emit-v2"]);
     assert_eq!(emit(value, &Style::TALOS), b["emit-v3"]);
 }
+
+#[test]
+fn secret_file_example() {
+    use support::secrets::{Sources, TestSecrets, build_with, with_sources};
+    let b = blocks();
+    let lab = TestSecrets::new(1, &[("db-password", b"s3cret pa55")]);
+    let sources = Sources::from([
+        (
+            "src".to_string(),
+            b["secret-file-input"].clone().into_bytes(),
+        ),
+        ("tag:db-password".to_string(), lab.tag_text("db-password")),
+    ]);
+    let params = Value::map()
+        .with("interpolate", true)
+        .with("params", Value::map().with("db.user", "grafana"))
+        .with("secrets", vec!["db-password"]);
+    let mut d = support::drv("file", "my.cnf", params);
+    d.secret = true;
+    let d = with_sources(d, &sources);
+    let built = build_with(&FileCompiler, &d, &sources, &lab);
+    built.result.unwrap();
+    let stored = std::fs::read(&built.out).unwrap();
+    assert!(
+        lab.open(&stored)
+            .ct_eq(b["secret-file-plaintext"].as_bytes())
+    );
+}
+
+#[test]
+fn sealed_secret_example() {
+    use hlb_images::sealed_secret::SealedSecretCompiler;
+    use support::secrets::{Sources, TestSecrets, build_with, controller, with_sources};
+    let b = blocks();
+    let lab = TestSecrets::new(
+        1,
+        &[("grafana-user", b"admin"), ("grafana-password", b"pw")],
+    );
+    let params: Value = serde_json::from_str(&b["sealed-secret-params"]).unwrap();
+    let sources = Sources::from([
+        ("cert".to_string(), controller().0.clone().into_bytes()),
+        ("tag:grafana-user".to_string(), lab.tag_text("grafana-user")),
+        (
+            "tag:grafana-password".to_string(),
+            lab.tag_text("grafana-password"),
+        ),
+    ]);
+    let d = with_sources(
+        support::drv("sealed-secret", "grafana-admin", params),
+        &sources,
+    );
+    let built = build_with(&SealedSecretCompiler, &d, &sources, &lab);
+    built.result.unwrap();
+    let manifest = std::fs::read_to_string(built.out.join("manifest.yaml")).unwrap();
+    // Shorten each sealed value as the page does.
+    let mut in_data = false;
+    let shortened: String = manifest
+        .lines()
+        .map(|line| {
+            if line == "  encryptedData:" {
+                in_data = true;
+            } else if !line.starts_with("    ") {
+                in_data = false;
+            } else if in_data && let Some((key, value)) = line.split_once(": ") {
+                return format!("{key}: {}…\n", &value[..2]);
+            }
+            format!("{line}\n")
+        })
+        .collect();
+    assert_eq!(shortened, b["sealed-secret-output"]);
+    let objects = std::fs::read_to_string(built.out.join("objects.json")).unwrap();
+    assert_eq!(objects, b["sealed-secret-objects"]);
+}

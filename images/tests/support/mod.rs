@@ -34,8 +34,9 @@ pub fn drv(kind: &str, name: &str, params: Value) -> Derivation {
     }
 }
 
-/// Build `drv` with `compiler`; `src` is recipe source `src` when given,
+/// Build `drv` with `compiler` (not every test binary does); `src` is recipe source `src` when given,
 /// `input` an input directory for role `src`.
+#[allow(dead_code)]
 pub fn build(
     compiler: &dyn Compiler,
     drv: &Derivation,
@@ -66,3 +67,5 @@ pub fn build(
     let result = compiler.build(&cx);
     (Run { _dir: dir, out }, result)
 }
+
+pub mod secrets;
