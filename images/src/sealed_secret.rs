@@ -26,19 +26,24 @@
 //! mistake is reported the same with or without one. The certificate's
 //! validity period is not checked here (compilers have no clock).
 //!
-//! A namespace is required for every scope: a cluster-wide SealedSecret may
-//! be *copied* anywhere, but this one is applied somewhere, and where must
-//! not depend on who applies it (the `manifest` compiler's rule).
+//! Strict and namespace-wide scopes need a namespace (the seal is bound to
+//! it). A cluster-wide one may have none, as the recipe language allows:
+//! its SealedSecret then names no namespace and its `objects.json` entry
+//! says `null`, the one namespaced object the deployer applies without a
+//! namespace of hlb's choosing. It bypasses the `manifest` compiler's
+//! namespace rule for that reason only; its output is still written by
+//! [`Normalized::from_checked`], like every manifest output.
 
 use std::collections::BTreeMap;
 
 use hlb_builder::{BuildCx, BuildError, Compiler, Value};
+use hlb_secrets::seal::API_VERSION;
 use hlb_secrets::sealing_key::parse_certificate_pem;
 use hlb_secrets::{Scope, SealSeed, SecretName, SecretSpec, seal_secret};
 
 use crate::common::{as_text, str_param, write_dir};
 use crate::manifest::kinds::{NameRule, check_name};
-use crate::manifest::normalize_documents;
+use crate::manifest::{Normalized, ObjectRef, normalize_documents};
 use crate::secret::Declared;
 use crate::yaml::{Mark, Node, Yaml};
 
@@ -72,6 +77,7 @@ impl Compiler for SealedSecretCompiler {
             .map_err(|e| BuildError::Invalid(e.to_string()))?;
 
         let secrets = Declared::new(cx, p.data.values().cloned())?;
+        let namespace = p.namespace.clone();
         let seed = SealSeed::derive(cx.secrets.lab_key()?, &cx.id.0);
         let mut data = BTreeMap::new();
         for (key, secret) in &p.data {
@@ -79,7 +85,7 @@ impl Compiler for SealedSecretCompiler {
         }
         let spec = SecretSpec {
             name: p.name.clone(),
-            namespace: Some(p.namespace.clone()),
+            namespace: p.namespace,
             scope: p.scope,
             secret_type: p.secret_type,
             labels: p.labels,
@@ -89,9 +95,24 @@ impl Compiler for SealedSecretCompiler {
         let sealed = seal_secret(&cert.public_key, &spec, &seed)
             .map_err(|e| BuildError::Invalid(format!("{source_name}: {e}")))?;
         drop(spec);
-        let object = Node::at(Yaml::from_json(&sealed), Mark { line: 1, column: 1 });
-        let n = normalize_documents([(object, Mark { line: 1, column: 1 })], &source_name, None)
-            .map_err(|e| BuildError::Internal(format!("the sealed manifest is not valid: {e}")))?;
+        let object = Yaml::from_json(&sealed);
+        let n = match namespace {
+            Some(_) => {
+                let at = Mark { line: 1, column: 1 };
+                normalize_documents([(Node::at(object, at), at)], &source_name, None).map_err(
+                    |e| BuildError::Internal(format!("the sealed manifest is not valid: {e}")),
+                )?
+            }
+            None => Normalized::from_checked([(
+                object,
+                ObjectRef {
+                    api_version: API_VERSION.to_string(),
+                    kind: "SealedSecret".to_string(),
+                    name: p.name,
+                    namespace: None,
+                },
+            )]),
+        };
         write_dir(
             cx.out,
             &[
@@ -105,7 +126,8 @@ impl Compiler for SealedSecretCompiler {
 /// The checked parameters.
 struct Params {
     name: String,
-    namespace: String,
+    /// `None` only for the cluster-wide scope.
+    namespace: Option<String>,
     scope: Scope,
     secret_type: Option<String>,
     labels: BTreeMap<String, String>,
@@ -137,11 +159,12 @@ impl Params {
                 if let Some(why) = check_name(ns, NameRule::Label) {
                     return Err(invalid(format!("namespace `{ns}` is not valid: {why}")));
                 }
-                ns.to_string()
+                Some(ns.to_string())
             }
+            None if scope == Scope::ClusterWide => None,
             None => {
                 return Err(invalid(format!(
-                    "no namespace: the {scope} scope decides where the Secret may be unsealed, but hlb must still know where to apply it; give it a namespace"
+                    "the {scope} scope binds the Secret to its namespace, and none is given: give it a namespace, or make it cluster-wide"
                 )));
             }
         };

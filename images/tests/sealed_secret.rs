@@ -216,8 +216,8 @@ fn bad_parameters_are_reported_before_revealing() {
             "sealed-secret grafana-admin: unknown sealing scope \"global\" (expected strict, namespace-wide or cluster-wide)",
         ),
         (
-            params("cluster-wide").with("namespace", Value::Null),
-            "sealed-secret grafana-admin: no namespace: the cluster-wide scope decides where the Secret may be unsealed, but hlb must still know where to apply it; give it a namespace",
+            params("namespace-wide").with("namespace", Value::Null),
+            "sealed-secret grafana-admin: the namespace-wide scope binds the Secret to its namespace, and none is given: give it a namespace, or make it cluster-wide",
         ),
         (
             params("strict").with("namespace", "Monitoring"),
@@ -307,4 +307,34 @@ fn errors_and_results_carry_no_plaintext() {
     for (path, bytes) in support::secrets::files_under(b.dir.path()) {
         assert_no_canary(PASSWORD, &bytes, &path.display().to_string());
     }
+}
+
+#[test]
+fn cluster_wide_without_a_namespace() {
+    let lab = lab(0x42);
+    let (d, sources) = sealed(&lab, params("cluster-wide").with("namespace", Value::Null));
+    let b = build_with(&SealedSecretCompiler, &d, &sources, &lab);
+    let text = manifest(&b);
+    assert!(!text.contains("namespace:"), "{text}");
+    assert_eq!(
+        objects(&b),
+        "[{\"apiVersion\":\"bitnami.com/v1alpha1\",\"kind\":\"SealedSecret\",\"name\":\"grafana-admin\",\"namespace\":null}]\n"
+    );
+    for (key, ciphertext) in encrypted_data(&text) {
+        let want = if key == "admin-user" { USER } else { PASSWORD };
+        assert!(unseal(&ciphertext, "").unwrap().ct_eq(want), "{key}");
+    }
+    // Written exactly as a manifest: Go map order, sigs.k8s.io/yaml style.
+    let docs = hlb_images::yaml::parse_documents(&text).unwrap();
+    let again = hlb_images::manifest::Normalized::from_checked([(
+        docs[0].root.value.clone(),
+        hlb_images::manifest::ObjectRef {
+            api_version: "bitnami.com/v1alpha1".into(),
+            kind: "SealedSecret".into(),
+            name: "grafana-admin".into(),
+            namespace: None,
+        },
+    )]);
+    assert_eq!(again.yaml, text);
+    assert!(text.starts_with("apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nmetadata:\n  annotations:\n    hlb.example/owner: observability\n    sealedsecrets.bitnami.com/cluster-wide: \"true\"\n  name: grafana-admin\nspec:\n"), "{text}");
 }

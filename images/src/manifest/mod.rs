@@ -61,6 +61,20 @@ pub struct Normalized {
 }
 
 impl Normalized {
+    /// The output for objects already checked (each with its reference):
+    /// keys in Go map order, written as `sigs.k8s.io/yaml` writes them.
+    /// Every manifest output is made here, so all share one format.
+    pub fn from_checked(objects: impl IntoIterator<Item = (Yaml, ObjectRef)>) -> Normalized {
+        let (mut values, objects): (Vec<Yaml>, Vec<ObjectRef>) = objects.into_iter().unzip();
+        for value in &mut values {
+            sort_keys(value, Flavor::V2);
+        }
+        Normalized {
+            yaml: emit_documents(values.iter(), &Style::K8S),
+            objects,
+        }
+    }
+
     /// `objects.json`: canonical JSON (sorted keys, no spaces), one line.
     pub fn objects_json(&self) -> String {
         let mut s = serde_json::to_string(&self.objects).unwrap_or_else(|_| "[]".into());
@@ -199,10 +213,7 @@ pub fn normalize_documents(
             "holds no Kubernetes objects".into(),
         ));
     }
-    Ok(Normalized {
-        yaml: emit_documents(cx.out.iter(), &Style::K8S),
-        objects: cx.refs,
-    })
+    Ok(Normalized::from_checked(cx.out.into_iter().zip(cx.refs)))
 }
 
 fn check_declared_namespace(
@@ -332,7 +343,6 @@ impl Objects<'_> {
             ));
         }
         self.seen.push((identity, at));
-        sort_keys(&mut value, Flavor::V2);
         self.out.push(value);
         self.refs.push(ObjectRef {
             api_version,
