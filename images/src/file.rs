@@ -92,8 +92,11 @@ fn build_secret(cx: &BuildCx<'_>) -> Result<(), BuildError> {
             if bool_param(cx, "interpolate")? {
                 let text = as_text(&bytes, name, INTERPOLATION_NEEDS_TEXT)?;
                 splice(text, &interp_params(cx)?, &secrets, name)?
-            } else {
+            } else if secrets.is_empty() {
                 Plaintext::new(bytes)
+            } else {
+                // `${secret.NAME}` would be delivered as literal text.
+                return Err(secrets.never_revealed());
             }
         }
     };

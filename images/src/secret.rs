@@ -90,6 +90,19 @@ impl<'c, 'a> Declared<'c, 'a> {
         self.names.contains(name)
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Error for declared secrets that nothing in the derivation can use.
+    pub(crate) fn never_revealed(&self) -> BuildError {
+        BuildError::Internal(format!(
+            "derivation {} declares secrets ({}) but neither interpolates nor has `secret_content`: they could never be revealed",
+            self.cx.drv.name,
+            self.names.iter().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    }
+
     /// Error for a secret the derivation uses without declaring it.
     pub(crate) fn undeclared(&self, name: &str) -> BuildError {
         BuildError::Internal(format!(

@@ -134,6 +134,28 @@ fn uninterpolated_secret_file_passes_its_bytes_through_sealed() {
 }
 
 #[test]
+fn declared_secrets_without_interpolation_are_a_planner_bug() {
+    let lab = lab();
+    let (d, sources) = secret_file(
+        &lab,
+        Value::map()
+            .with("interpolate", false)
+            .with("text", "token=${secret.api-token}\n"),
+        &["api-token"],
+    );
+    let b = build_with(&FileCompiler, &d, &sources, &lab);
+    let Err(BuildError::Internal(msg)) = &b.result else {
+        panic!("expected an internal error, got {:?}", b.result)
+    };
+    assert_eq!(
+        msg,
+        "derivation secret-file declares secrets (api-token) but neither interpolates nor has `secret_content`: they could never be revealed"
+    );
+    assert!(lab.asked().is_empty());
+    assert!(!b.out.exists());
+}
+
+#[test]
 fn an_undeclared_secret_is_never_revealed() {
     let lab = lab();
     let (d, sources) = secret_file(
