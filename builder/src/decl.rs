@@ -48,11 +48,17 @@ pub struct Lab {
     /// `param` values, literal (never interpolated).
     pub params: BTreeMap<String, Spanned<String>>,
     pub deploy_recipients: Vec<Spanned<String>>,
-    /// Sorted by name; names are unique.
+    /// Where secrets live (`secrets-dir` in the lab node, relative to the
+    /// recipe root; `secrets` by default): `NAME.age` and `NAME.tag`.
+    pub secrets_dir: RelPath,
+    /// Sorted by name, a secret after the declaration of the same name if
+    /// any ([`order_key`]). Names are unique, except that secrets have a
+    /// namespace of their own: `secret "x"` and `file "x"` may both exist.
     pub decls: Vec<Decl>,
     /// Every recipe file read, for diagnostics of later stages.
     pub sources: SourceMap,
-    /// Every non-KDL file a declaration reads (`source=`, `file=`), read once.
+    /// Every non-KDL file a declaration reads (`source=`, `sealing-cert=`,
+    /// each secret's `.tag`), read once. `.age` files are never read here.
     pub files: BTreeMap<RelPath, RecipeFile>,
 }
 
@@ -79,6 +85,7 @@ pub enum Kind {
     File,
     Manifest,
     Secret,
+    SealedSecret,
 }
 
 impl Kind {
@@ -90,6 +97,7 @@ impl Kind {
         Kind::File,
         Kind::Manifest,
         Kind::Secret,
+        Kind::SealedSecret,
     ];
 
     /// The node name that declares this kind.
@@ -101,6 +109,7 @@ impl Kind {
             Kind::File => "file",
             Kind::Manifest => "manifest",
             Kind::Secret => "secret",
+            Kind::SealedSecret => "sealed-secret",
         }
     }
 
@@ -133,6 +142,7 @@ pub enum Body {
     File(FileDecl),
     Manifest(ManifestDecl),
     Secret(SecretDecl),
+    SealedSecret(SealedSecretDecl),
 }
 
 impl Body {
@@ -144,6 +154,7 @@ impl Body {
             Body::File(_) => Kind::File,
             Body::Manifest(_) => Kind::Manifest,
             Body::Secret(_) => Kind::Secret,
+            Body::SealedSecret(_) => Kind::SealedSecret,
         }
     }
 
@@ -154,11 +165,18 @@ impl Body {
             Body::File(f) => {
                 out.extend(f.target.as_ref().map(|r| (RefRole::FileTarget, r)));
                 out.extend(f.content.fetch().map(|r| (RefRole::Fetch, r)));
+                out.extend(f.content.secret().map(|r| (RefRole::Secret, r)));
+                out.extend(f.secret_refs.iter().map(|r| (RefRole::Secret, r)));
             }
             Body::Manifest(m) => {
                 out.push((RefRole::ManifestTarget, &m.target));
                 out.extend(m.content.fetch().map(|r| (RefRole::Fetch, r)));
                 out.extend(m.after.iter().map(|r| (RefRole::After, r)));
+            }
+            Body::SealedSecret(s) => {
+                out.push((RefRole::SealedSecretTarget, &s.target));
+                out.extend(s.data.values().map(|r| (RefRole::Secret, r)));
+                out.extend(s.after.iter().map(|r| (RefRole::After, r)));
             }
             Body::Cluster(_) | Body::Host(_) | Body::Fetch(_) | Body::Secret(_) => {}
         }
@@ -171,9 +189,13 @@ impl Body {
         match self {
             Body::File(f) => {
                 out.extend(f.target.as_mut().map(|r| (RefRole::FileTarget, r)));
-                if let Content::Fetch(r) = &mut f.content {
-                    out.push((RefRole::Fetch, r));
+                match &mut f.content {
+                    Content::Fetch(r) => out.push((RefRole::Fetch, r)),
+                    Content::Secret(r) => out.push((RefRole::Secret, r)),
+                    Content::Text(_) | Content::Source(_) => {}
                 }
+                // `secret_refs` are found in the file's text, after this
+                // pass; the loader resolves them on their own.
             }
             Body::Manifest(m) => {
                 out.push((RefRole::ManifestTarget, &mut m.target));
@@ -181,6 +203,11 @@ impl Body {
                     out.push((RefRole::Fetch, r));
                 }
                 out.extend(m.after.iter_mut().map(|r| (RefRole::After, r)));
+            }
+            Body::SealedSecret(s) => {
+                out.push((RefRole::SealedSecretTarget, &mut s.target));
+                out.extend(s.data.values_mut().map(|r| (RefRole::Secret, r)));
+                out.extend(s.after.iter_mut().map(|r| (RefRole::After, r)));
             }
             Body::Cluster(_) | Body::Host(_) | Body::Fetch(_) | Body::Secret(_) => {}
         }
@@ -199,6 +226,11 @@ pub enum RefRole {
     Fetch,
     /// `after`: ordering among deployed things.
     After,
+    /// `secret=` (file content, sealed-secret data) and `${secret.NAME}`
+    /// in an interpolated file.
+    Secret,
+    /// `target=` of a `sealed-secret`.
+    SealedSecretTarget,
 }
 
 impl RefRole {
@@ -206,18 +238,20 @@ impl RefRole {
     pub fn allowed(&self) -> &'static [Kind] {
         match self {
             RefRole::FileTarget => &[Kind::Cluster, Kind::Host],
-            RefRole::ManifestTarget => &[Kind::Cluster],
+            RefRole::ManifestTarget | RefRole::SealedSecretTarget => &[Kind::Cluster],
             RefRole::Fetch => &[Kind::Fetch],
-            RefRole::After => &[Kind::Manifest, Kind::File],
+            RefRole::After => &[Kind::Manifest, Kind::File, Kind::SealedSecret],
+            RefRole::Secret => &[Kind::Secret],
         }
     }
 
     /// How the property or child that holds the reference is written.
     pub fn property(&self) -> &'static str {
         match self {
-            RefRole::FileTarget | RefRole::ManifestTarget => "target",
+            RefRole::FileTarget | RefRole::ManifestTarget | RefRole::SealedSecretTarget => "target",
             RefRole::Fetch => "fetch",
             RefRole::After => "after",
+            RefRole::Secret => "secret",
         }
     }
 
@@ -247,13 +281,22 @@ pub enum Content {
     Source(Spanned<RelPath>),
     /// `fetch=`: the output of a `fetch` declaration.
     Fetch(Ref),
+    /// `secret=`: the whole plaintext of a `secret` (files only).
+    Secret(Ref),
 }
 
 impl Content {
     pub fn fetch(&self) -> Option<&Ref> {
         match self {
             Content::Fetch(r) => Some(r),
-            Content::Text(_) | Content::Source(_) => None,
+            Content::Text(_) | Content::Source(_) | Content::Secret(_) => None,
+        }
+    }
+
+    pub fn secret(&self) -> Option<&Ref> {
+        match self {
+            Content::Secret(r) => Some(r),
+            Content::Text(_) | Content::Source(_) | Content::Fetch(_) => None,
         }
     }
 
@@ -261,7 +304,7 @@ impl Content {
         match self {
             Content::Text(t) => t.span,
             Content::Source(s) => s.span,
-            Content::Fetch(r) => r.span,
+            Content::Fetch(r) | Content::Secret(r) => r.span,
         }
     }
 }
@@ -271,6 +314,10 @@ impl Content {
 pub struct ClusterDecl {
     /// An `https://` URL.
     pub api: Spanned<String>,
+    /// The sealed-secrets controller's certificate (public PEM), a recipe
+    /// file whose bytes are in [`Lab::files`]; needed by `sealed-secret`s
+    /// that target this cluster.
+    pub sealing_cert: Option<Spanned<RelPath>>,
 }
 
 /// `host`: a machine that receives files.
@@ -296,12 +343,37 @@ pub struct FileDecl {
     pub content: Content,
     /// Interpolate `Source`/`Fetch` content (`Text` always is).
     pub interpolate: bool,
-    /// Permission bits, at most `0o777`; `0o644` when not written.
+    /// Permission bits, at most `0o777`. When not written: `0o600` for a
+    /// secret-bearing file ([`FileDecl::is_secret`]), else `0o644`.
     pub mode: Spanned<u32>,
+    /// Whether `mode=` was written.
+    pub mode_written: bool,
+    /// The distinct `${secret.NAME}` references of an interpolated `source`
+    /// file, by name, each spanned at its first occurrence in that file.
+    /// Always empty for other content: recipe strings cannot name secrets,
+    /// and a download must not choose which secrets it receives.
+    pub secret_refs: Vec<Ref>,
     /// A cluster or a host; set exactly when `path` is.
     pub target: Option<Ref>,
     /// Absolute destination path on the target.
     pub path: Option<Spanned<String>>,
+}
+
+impl FileDecl {
+    /// The secrets this file may reveal, sorted and distinct.
+    pub fn secrets(&self) -> std::collections::BTreeSet<&str> {
+        self.content
+            .secret()
+            .into_iter()
+            .chain(&self.secret_refs)
+            .map(|r| r.name.as_str())
+            .collect()
+    }
+
+    /// Whether the built file carries secret material.
+    pub fn is_secret(&self) -> bool {
+        self.content.secret().is_some() || !self.secret_refs.is_empty()
+    }
 }
 
 /// `manifest`: Kubernetes YAML applied to a cluster.
@@ -316,19 +388,88 @@ pub struct ManifestDecl {
     pub after: Vec<Ref>,
 }
 
-/// `secret`: an age-encrypted file in the repository.
+/// `secret`: an age-encrypted value in the secrets directory.
+///
+/// Loading checks that `age` exists and reads `tag` (into [`Lab::files`]),
+/// never the ciphertext: derivation ids hash the tag, so evaluation needs no
+/// identity.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecretDecl {
-    pub file: Spanned<RelPath>,
+    /// `<secrets-dir>/NAME.age`: the ciphertext (existence checked only).
+    pub age: RelPath,
+    /// `<secrets-dir>/NAME.tag`: the tag, hashed into every id that uses it.
+    pub tag: RelPath,
+}
+
+/// How widely a SealedSecret may be unsealed (bitnami sealed-secrets).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Only under its own name in its own namespace.
+    Strict,
+    /// Under any name in its namespace.
+    NamespaceWide,
+    /// Under any name in any namespace.
+    ClusterWide,
+}
+
+impl Scope {
+    pub const ALL: &'static [Scope] = &[Scope::Strict, Scope::NamespaceWide, Scope::ClusterWide];
+
+    /// As written in recipes and in derivation parameters.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Scope::Strict => "strict",
+            Scope::NamespaceWide => "namespace-wide",
+            Scope::ClusterWide => "cluster-wide",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.iter().copied().find(|k| k.as_str() == s)
+    }
+}
+
+/// `sealed-secret`: a Kubernetes Secret sealed to a cluster's controller.
+/// A public artifact: only the controller can open it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedSecretDecl {
+    /// A `cluster` with a `sealing_cert`.
+    pub target: Ref,
+    /// Set whenever `scope` is not cluster-wide.
+    pub namespace: Option<Spanned<String>>,
+    pub scope: Spanned<Scope>,
+    /// The Secret's `type`; `Opaque` when not written.
+    pub secret_type: Spanned<String>,
+    /// Data key → the secret whose plaintext is its value; at least one.
+    pub data: BTreeMap<String, Ref>,
+    pub labels: BTreeMap<String, Spanned<String>>,
+    pub annotations: BTreeMap<String, Spanned<String>>,
+    /// Deployed after these, as for manifests.
+    pub after: Vec<Ref>,
+}
+
+/// How [`Lab::decls`] is sorted: by name, then secrets last.
+pub fn order_key(d: &Decl) -> (&str, bool) {
+    (d.name.value.as_str(), d.kind == Kind::Secret)
+}
+
+/// Where the declaration `name` is in `decls` (sorted by [`order_key`]):
+/// among secrets when `secret`, else among all other kinds.
+pub fn position(decls: &[Decl], name: &str, secret: bool) -> Option<usize> {
+    decls
+        .binary_search_by(|d| order_key(d).cmp(&(name, secret)))
+        .ok()
 }
 
 impl Lab {
-    /// The declaration named `name`.
+    /// The declaration named `name`, secrets aside (see [`Lab::secret`]).
     pub fn get(&self, name: &str) -> Option<&Decl> {
-        self.decls
-            .binary_search_by(|d| d.name.value.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.decls[i])
+        position(&self.decls, name, false).map(|i| &self.decls[i])
+    }
+
+    /// The `secret` declaration named `name`.
+    pub fn secret(&self, name: &str) -> Option<&Decl> {
+        position(&self.decls, name, true).map(|i| &self.decls[i])
     }
 
     /// A parameter's value; `lab.name` is the lab's name.
@@ -347,5 +488,13 @@ impl Lab {
     /// The bytes of a recipe file a declaration reads.
     pub fn file(&self, path: &RelPath) -> Option<&RecipeFile> {
         self.files.get(path)
+    }
+
+    /// The tag file of the declared secret `name`.
+    pub fn secret_tag(&self, name: &str) -> Option<&RecipeFile> {
+        match &self.secret(name)?.body {
+            Body::Secret(s) => self.files.get(&s.tag),
+            _ => None,
+        }
     }
 }

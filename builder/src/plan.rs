@@ -9,13 +9,25 @@
 //!
 //! Planning is pure: it reads the `Lab` (whose files were read and hashed by
 //! the loader) and the lock, never the network or the store.
+//!
+//! Secrets: a derivation that may reveal secret `NAME` hashes the digest of
+//! `NAME.tag` as its source `tag:NAME`, never plaintext or ciphertext, so
+//! planning needs no identity. A secret-bearing `file` (content `secret=`, or
+//! an interpolated source that uses `${secret.NAME}`) is a secret derivation
+//! (`drv.secret`) with `"secrets"` listing what it may reveal; a
+//! `sealed-secret` is public (its output is ciphertext for the cluster's
+//! controller) and hashes the sealing certificate as source `cert`.
+//! Derivations without secrets are encoded exactly as before secrets
+//! existed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use hlb_cache::generation::{Artifact, Generation};
 use serde_json::json;
 
-use crate::decl::{Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl};
+use crate::decl::{
+    Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl, SealedSecretDecl,
+};
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::drv::{Derivation, DrvId, Value};
 use crate::graph::Graph;
@@ -176,7 +188,8 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
                 }
                 p.manifest(d, m);
             }
-            // Targets are not artifacts; secrets are compiled by the secrets issue's compiler.
+            Body::SealedSecret(s) => p.sealed_secret(d, s),
+            // Targets are not artifacts; a secret is an input of what uses it.
             Body::Cluster(_) | Body::Host(_) | Body::Secret(_) | Body::Fetch(_) => {}
         }
     }
@@ -320,7 +333,12 @@ impl Planner<'_> {
                     };
                     let mut used = BTreeMap::new();
                     let mut ok = true;
-                    for name in interp::references(text) {
+                    // `${secret.NAME}` is the file's secret input (the
+                    // loader resolved it), not a parameter.
+                    for name in interp::references(text)
+                        .into_iter()
+                        .filter(|n| !n.starts_with("secret."))
+                    {
                         match self.lab.param(name) {
                             Some(v) => {
                                 used.insert(name.to_string(), Value::from(v));
@@ -350,6 +368,14 @@ impl Planner<'_> {
                     }
                     *params = params.clone().with("params", Value::Map(used));
                 }
+            }
+            Content::Secret(r) => {
+                // The whole plaintext, unchanged: no text, no source.
+                *params = params
+                    .clone()
+                    .with("secret_content", r.name.as_str())
+                    .with("interpolate", false);
+                return Some(());
             }
             Content::Fetch(r) => {
                 let id = *self.by_name.get(&r.name)?;
@@ -393,6 +419,13 @@ impl Planner<'_> {
         {
             return;
         }
+        let secrets: Vec<&str> = f.secrets().into_iter().collect();
+        if !secrets.is_empty() {
+            if self.tag_sources(&secrets, d.span, &mut sources).is_none() {
+                return;
+            }
+            params = params.with("secrets", secrets.clone());
+        }
         let drv = Derivation {
             kind: "file".into(),
             name: d.name.value.clone(),
@@ -401,7 +434,7 @@ impl Planner<'_> {
             inputs,
             sources,
             fixed_output: None,
-            secret: false,
+            secret: !secrets.is_empty(),
         };
         let id = self.add(d, drv);
         let target = f
@@ -409,11 +442,126 @@ impl Planner<'_> {
             .as_ref()
             .map_or(LAB_TARGET.to_string(), |t| target_name(t.kind, &t.name));
         let mut meta = BTreeMap::new();
+        if !secrets.is_empty() {
+            meta.insert("secret".to_string(), json!(true));
+        }
         if let Some(p) = &f.path {
             meta.insert("path".to_string(), json!(p.value));
         }
         meta.insert("mode".to_string(), json!(format!("{:04o}", f.mode.value)));
         self.artifact(target, &d.name.value, id, meta);
+    }
+
+    /// Add source `tag:NAME` (the digest of `NAME.tag`) for each secret.
+    fn tag_sources(
+        &mut self,
+        names: &[&str],
+        span: Span,
+        sources: &mut BTreeMap<String, hlb_cache::Digest>,
+    ) -> Option<()> {
+        let mut ok = true;
+        for name in names {
+            match self.lab.secret_tag(name) {
+                Some(tag) => {
+                    self.sources.insert(tag.digest, tag.bytes.clone());
+                    sources.insert(format!("tag:{name}"), tag.digest);
+                }
+                None => {
+                    ok = false;
+                    self.errors.push(diag(
+                        "E0505",
+                        span,
+                        format!("secret `{name}` has no tag in the loaded lab"),
+                        Some(format!(
+                            "declare it with `secret \"{name}\"` and run `hlb secret set {name}`"
+                        )),
+                    ));
+                }
+            }
+        }
+        ok.then_some(())
+    }
+
+    fn sealed_secret(&mut self, d: &Decl, s: &SealedSecretDecl) {
+        let Some(version) = self.version("sealed-secret", d.span) else {
+            return;
+        };
+        let cert = match self.lab.get(&s.target.name).map(|c| &c.body) {
+            Some(Body::Cluster(c)) => c
+                .sealing_cert
+                .as_ref()
+                .and_then(|p| self.lab.file(&p.value)),
+            _ => None,
+        };
+        let Some(cert) = cert else {
+            self.errors.push(diag(
+                "E0506",
+                s.target.span,
+                format!(
+                    "cluster `{}` has no sealing certificate to seal `{}` to",
+                    s.target.name, d.name.value
+                ),
+                Some("run `hlb secret sealing-key init` and add `sealing-cert=\"secrets/sealing-key.crt\"` to the cluster".into()),
+            ));
+            return;
+        };
+        let mut sources = BTreeMap::new();
+        self.sources.insert(cert.digest, cert.bytes.clone());
+        sources.insert("cert".to_string(), cert.digest);
+        let names: BTreeSet<&str> = s.data.values().map(|r| r.name.as_str()).collect();
+        let names: Vec<&str> = names.into_iter().collect();
+        if self.tag_sources(&names, d.span, &mut sources).is_none() {
+            return;
+        }
+        let strings = |m: &BTreeMap<String, crate::decl::Spanned<String>>| {
+            Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::from(v.value.as_str())))
+                    .collect(),
+            )
+        };
+        let params = Value::map()
+            .with("name", d.name.value.as_str())
+            .with("namespace", s.namespace.as_ref().map(|n| n.value.clone()))
+            .with("scope", s.scope.value.as_str())
+            .with("type", s.secret_type.value.as_str())
+            .with("labels", strings(&s.labels))
+            .with("annotations", strings(&s.annotations))
+            .with(
+                "data",
+                Value::Map(
+                    s.data
+                        .iter()
+                        .map(|(k, r)| (k.clone(), Value::from(r.name.as_str())))
+                        .collect(),
+                ),
+            );
+        let drv = Derivation {
+            kind: "sealed-secret".into(),
+            name: d.name.value.clone(),
+            builder_version: version,
+            params,
+            inputs: BTreeMap::new(),
+            sources,
+            fixed_output: None,
+            // Ciphertext only the controller opens: safe to publish.
+            secret: false,
+        };
+        let id = self.add(d, drv);
+        let mut meta = BTreeMap::new();
+        if let Some(ns) = &s.namespace {
+            meta.insert("namespace".to_string(), json!(ns.value));
+        }
+        let after: Vec<&str> = s.after.iter().map(|r| r.name.as_str()).collect();
+        if !after.is_empty() {
+            meta.insert("after".to_string(), json!(after));
+        }
+        self.artifact(
+            target_name(s.target.kind, &s.target.name),
+            &d.name.value,
+            id,
+            meta,
+        );
     }
 
     fn manifest(&mut self, d: &Decl, m: &ManifestDecl) {

@@ -60,10 +60,14 @@ fn dump(lab: &Lab) -> Value {
         Content::Text(t) => json!({"text": t.value}),
         Content::Source(p) => json!({"source": p.value.as_str(), "at": at(p.span)}),
         Content::Fetch(f) => json!({"fetch": r(f)}),
+        Content::Secret(f) => json!({"secret": r(f)}),
     };
     let decl = |d: &Decl| {
         let body = match &d.body {
-            Body::Cluster(c) => json!({"api": c.api.value}),
+            Body::Cluster(c) => json!({
+                "api": c.api.value,
+                "sealing_cert": c.sealing_cert.as_ref().map(|p| p.value.as_str()),
+            }),
             Body::Host(h) => json!({"address": h.address.value}),
             Body::Fetch(f) => json!({
                 "url": f.url.value,
@@ -74,6 +78,8 @@ fn dump(lab: &Lab) -> Value {
                 "content": content(&f.content),
                 "interpolate": f.interpolate,
                 "mode": format!("{:#o}", f.mode.value),
+                "mode_written": f.mode_written,
+                "secret_refs": f.secret_refs.iter().map(r).collect::<Vec<_>>(),
                 "target": f.target.as_ref().map(r),
                 "path": f.path.as_ref().map(|p| &p.value),
             }),
@@ -84,7 +90,17 @@ fn dump(lab: &Lab) -> Value {
                 "namespace": m.namespace.as_ref().map(|n| &n.value),
                 "after": m.after.iter().map(r).collect::<Vec<_>>(),
             }),
-            Body::Secret(sec) => json!({"file": sec.file.value.as_str()}),
+            Body::Secret(sec) => json!({"age": sec.age.as_str(), "tag": sec.tag.as_str()}),
+            Body::SealedSecret(s) => json!({
+                "target": r(&s.target),
+                "namespace": s.namespace.as_ref().map(|n| &n.value),
+                "scope": s.scope.value.as_str(),
+                "type": s.secret_type.value,
+                "data": s.data.iter().map(|(k, v)| (k.clone(), r(v))).collect::<serde_json::Map<_, _>>(),
+                "labels": s.labels.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(),
+                "annotations": s.annotations.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(),
+                "after": s.after.iter().map(r).collect::<Vec<_>>(),
+            }),
         };
         json!({"kind": d.kind.as_str(), "name": d.name.value, "at": at(d.name.span), "body": body})
     };
@@ -92,6 +108,7 @@ fn dump(lab: &Lab) -> Value {
         "name": lab.name.value,
         "params": lab.params.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(),
         "deploy_recipients": lab.deploy_recipients.iter().map(|r| &r.value).collect::<Vec<_>>(),
+        "secrets_dir": lab.secrets_dir.as_str(),
         "decls": lab.decls.iter().map(decl).collect::<Vec<_>>(),
         "files": lab.files.iter().map(|(p, f)| (p.to_string(), json!({"bytes": f.bytes.len(), "blake3": f.digest.hex()}))).collect::<serde_json::Map<_, _>>(),
         "sources": (0..lab.sources.len() as u32).map(|i| lab.sources.path(hlb_builder::diag::FileId(i)).to_string()).collect::<Vec<_>>(),

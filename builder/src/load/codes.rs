@@ -17,6 +17,9 @@ pub const IMPORT_CYCLE: &str = "E0005";
 pub const PATH_ESCAPES_ROOT: &str = "E0006";
 pub const ABSOLUTE_PATH: &str = "E0007";
 pub const INVALID_PATH: &str = "E0008";
+pub const SECRET_MISSING: &str = "E0009";
+pub const SECRET_UNTAGGED: &str = "E0010";
+pub const BAD_TAG: &str = "E0011";
 
 pub const UNKNOWN_NODE: &str = "E0101";
 pub const UNKNOWN_PROPERTY: &str = "E0102";
@@ -28,6 +31,7 @@ pub const EXTRA_ARGUMENTS: &str = "E0107";
 pub const DUPLICATE_PROPERTY: &str = "E0108";
 pub const TYPE_ANNOTATION: &str = "E0109";
 pub const CONFLICTING_PROPERTIES: &str = "E0110";
+pub const DUPLICATE_KEY: &str = "E0111";
 
 pub const INVALID_NAME: &str = "E0201";
 pub const DUPLICATE_NAME: &str = "E0202";
@@ -35,6 +39,7 @@ pub const DANGLING_REFERENCE: &str = "E0203";
 pub const WRONG_KIND: &str = "E0204";
 pub const DEPENDENCY_CYCLE: &str = "E0205";
 pub const DUPLICATE_REFERENCE: &str = "E0206";
+pub const NO_SEALING_CERT: &str = "E0207";
 
 pub const NO_LAB: &str = "E0301";
 pub const SEVERAL_LABS: &str = "E0302";
@@ -43,6 +48,7 @@ pub const BAD_INTERPOLATION: &str = "E0304";
 pub const LITERAL_ONLY: &str = "E0305";
 pub const DUPLICATE_PARAM: &str = "E0306";
 pub const INVALID_PARAM_NAME: &str = "E0307";
+pub const SECRET_IN_PUBLIC_TEXT: &str = "E0308";
 
 pub const BAD_URL: &str = "E0401";
 pub const BAD_HASH: &str = "E0402";
@@ -51,6 +57,9 @@ pub const BAD_ADDRESS: &str = "E0404";
 pub const BAD_DESTINATION: &str = "E0405";
 pub const BAD_NAMESPACE: &str = "E0406";
 pub const BAD_RECIPIENT: &str = "E0407";
+pub const BAD_SCOPE: &str = "E0408";
+pub const BAD_KEY: &str = "E0409";
+pub const BAD_CERTIFICATE: &str = "E0410";
 
 /// Every code with its one-line explanation, in order.
 pub const ALL: &[(&str, &str)] = &[
@@ -79,6 +88,18 @@ pub const ALL: &[(&str, &str)] = &[
     (
         INVALID_PATH,
         "a recipe path is empty, has a backslash or NUL, or an import is not a `.kdl` file",
+    ),
+    (
+        SECRET_MISSING,
+        "a declared secret has no `.age` file in the secrets directory",
+    ),
+    (
+        SECRET_UNTAGGED,
+        "a secret's `.age` file exists but its `.tag` file does not",
+    ),
+    (
+        BAD_TAG,
+        "a secret's `.tag` file is malformed or is the tag of another secret",
     ),
     (UNKNOWN_NODE, "a node name is not a kind, `lab` or `import`"),
     (
@@ -114,6 +135,10 @@ pub const ALL: &[(&str, &str)] = &[
         CONFLICTING_PROPERTIES,
         "properties that exclude each other are used together",
     ),
+    (
+        DUPLICATE_KEY,
+        "a key is given twice (`data`, `label` or `annotation` of a `sealed-secret`)",
+    ),
     (INVALID_NAME, "a name does not follow the naming rule"),
     (DUPLICATE_NAME, "two declarations have the same name"),
     (DANGLING_REFERENCE, "a reference names no declaration"),
@@ -128,6 +153,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         DUPLICATE_REFERENCE,
         "the same declaration is listed twice in `after`",
+    ),
+    (
+        NO_SEALING_CERT,
+        "a `sealed-secret` targets a cluster that has no `sealing-cert`",
     ),
     (NO_LAB, "no file has a `lab` node"),
     (SEVERAL_LABS, "more than one `lab` node"),
@@ -144,6 +173,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         INVALID_PARAM_NAME,
         "a parameter name is not usable in `${…}` or is reserved",
+    ),
+    (
+        SECRET_IN_PUBLIC_TEXT,
+        "`${secret.…}` is used in public text (a recipe string, a manifest)",
     ),
     (
         BAD_URL,
@@ -169,5 +202,17 @@ pub const ALL: &[(&str, &str)] = &[
     (
         BAD_RECIPIENT,
         "a deploy recipient is not an age or SSH public key",
+    ),
+    (
+        BAD_SCOPE,
+        "a `sealed-secret` scope is not `strict`, `namespace-wide` or `cluster-wide`",
+    ),
+    (
+        BAD_KEY,
+        "a Kubernetes key (data key, label, annotation) or label value is malformed or reserved",
+    ),
+    (
+        BAD_CERTIFICATE,
+        "a `sealing-cert` file is not a PEM certificate",
     ),
 ];

@@ -58,6 +58,10 @@ pub(crate) struct Params {
     /// read as a parameter: then an unknown parameter may just be one we
     /// could not read, and is not reported.
     pub complete: bool,
+    /// The secrets directory (the lab's `secrets-dir`, or its default);
+    /// `None` when the lab node is missing or its `secrets-dir` is unusable
+    /// (reported), and where no declaration is read.
+    pub secrets_dir: Option<RelPath>,
 }
 
 impl Params {
@@ -99,13 +103,24 @@ pub(crate) struct Cx<'a> {
     pub params: &'a Params,
     pub diags: &'a mut Vec<Diagnostic>,
     pub uses: &'a mut Vec<FileUse>,
+    /// `${secret.NAME}` may appear (an interpolated recipe file, whose
+    /// secret references the loader checks on their own); elsewhere it is
+    /// an error, since recipe strings end up in public parameters.
+    pub secrets_ok: bool,
 }
 
 impl Cx<'_> {
     /// Resolve a path written in this file (relative to its directory);
     /// report paths that are absolute, malformed or outside the recipe root.
     pub fn resolve(&mut self, rel: &str, span: Span) -> Option<RelPath> {
-        let err = match self.path.join_relative(rel) {
+        let base = self.path;
+        self.resolve_from(base, rel, span)
+    }
+
+    /// Like [`Cx::resolve`], relative to the directory of the file `base`
+    /// (the entry file, for paths relative to the recipe root).
+    pub fn resolve_from(&mut self, base: &RelPath, rel: &str, span: Span) -> Option<RelPath> {
+        let err = match base.join_relative(rel) {
             Ok(p) if p.is_inside(self.root.iter().map(String::as_str)) => return Some(p),
             Ok(_) => PathError::EscapesRoot(rel.to_string()),
             Err(e) => e,
@@ -165,6 +180,12 @@ impl Cx<'_> {
                 for e in errors {
                     let at = self.sub_span(span, text, e.offset, e.len);
                     match reference_name(text, e.offset, e.len) {
+                        Some(name) if is_secret_ref(name) => {
+                            if self.secrets_ok {
+                                continue;
+                            }
+                            self.error(secret_in_recipe_string(at));
+                        }
                         Some(name) => {
                             if !params.complete || params.broken.contains(name) {
                                 continue;
@@ -231,6 +252,21 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// Whether a `${…}` name is a secret reference: `secret.NAME`.
+pub(crate) fn is_secret_ref(name: &str) -> bool {
+    name.starts_with("secret.")
+}
+
+fn secret_in_recipe_string(at: Span) -> Diagnostic {
+    Diagnostic::new(
+        codes::SECRET_IN_PUBLIC_TEXT,
+        "a secret cannot be interpolated into a recipe string",
+    )
+    .at(at)
+    .label("recipe strings are public")
+    .help("recipe strings end up in public build parameters: put the text in a file and use `source=\"…\" interpolate=#true`, or `secret=\"NAME\"` for a file that is exactly the secret")
 }
 
 /// The parameter name of a well-formed `${name}` at `text[offset..offset+len]`.

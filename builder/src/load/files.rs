@@ -324,6 +324,7 @@ fn imports_of(ld: &mut Loader, file: &KdlFile) -> Vec<(RelPath, Span)> {
         params: &params,
         diags: &mut ld.diags,
         uses: &mut uses,
+        secrets_ok: false,
     };
     let mut out = Vec::new();
     let mut unresolved = false;

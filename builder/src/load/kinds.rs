@@ -20,9 +20,17 @@ use crate::decl::{
 };
 use crate::diag::{Diagnostic, Span};
 use crate::drv::FixedHash;
+use crate::io::RelPath;
 
 /// The default permission bits of a `file`.
 pub const DEFAULT_MODE: u32 = 0o644;
+
+/// The default permission bits of a secret-bearing `file`.
+pub const DEFAULT_SECRET_MODE: u32 = 0o600;
+
+/// Secret names that name no value a recipe may use: the lab key opens
+/// every tag, and a recipe that could deliver it would defeat them.
+const RESERVED_SECRETS: &[&str] = &[hlb_secrets::dir::LAB_KEY_NAME];
 
 /// A top-level declaration node, read as far as it could be.
 pub(crate) struct ReadNode {
@@ -54,7 +62,8 @@ pub(crate) fn read_node(cx: &mut Cx, node: &KdlNode) -> Option<ReadNode> {
         Kind::Fetch => fetch(cx, &mut r),
         Kind::File => file(cx, &mut r),
         Kind::Manifest => manifest(cx, &mut r),
-        Kind::Secret => secret(cx, &mut r),
+        Kind::Secret => secret(cx, &mut r, name.as_ref()),
+        Kind::SealedSecret => super::sealed::sealed_secret(cx, &mut r),
     };
     r.finish(cx);
     let decl = match (&name, body) {
@@ -106,7 +115,13 @@ fn unknown_node(cx: &mut Cx, node: &KdlNode) {
 }
 
 /// Report a value check's problem with `code`.
-fn bad(cx: &mut Cx, code: &'static str, span: Span, label: &str, problem: check::Problem) {
+pub(super) fn bad(
+    cx: &mut Cx,
+    code: &'static str,
+    span: Span,
+    label: &str,
+    problem: check::Problem,
+) {
     let (message, help) = problem;
     cx.error(
         Diagnostic::new(code, message)
@@ -121,7 +136,17 @@ fn cluster(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
     if let Err(p) = check::url(&api.value, &["https"]) {
         bad(cx, codes::BAD_URL, api.span, "not an https URL", p);
     }
-    Some(Body::Cluster(ClusterDecl { api }))
+    let sealing_cert = r.string(cx, "sealing-cert").and_then(|written| {
+        let path = cx.resolve(&written.value, written.span)?;
+        cx.uses.push(FileUse {
+            path: path.clone(),
+            span: written.span,
+            text: false,
+            interpolate: false,
+        });
+        Some(Spanned::new(path, written.span))
+    });
+    Some(Body::Cluster(ClusterDecl { api, sealing_cert }))
 }
 
 fn host(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
@@ -163,7 +188,11 @@ fn fetch(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
 fn file(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
     let content = content(cx, r, "file", false);
     let interpolate = interpolate(cx, r, content.as_ref());
-    let mode = mode(cx, r);
+    let mode_written = r.prop("mode").is_some();
+    let mut mode = mode(cx, r);
+    if !mode_written && matches!(content, Some(Content::Secret(_))) {
+        mode.value = DEFAULT_SECRET_MODE;
+    }
     let target = reference(cx, r, "target", RefRole::FileTarget);
     let path = r.string(cx, "path");
     if let Some(p) = &path
@@ -186,12 +215,24 @@ fn file(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
         content: content?,
         interpolate,
         mode,
+        mode_written,
+        secret_refs: Vec::new(),
         target,
         path,
     }))
 }
 
 fn manifest(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
+    if let Some(e) = present(r, "secret")
+        && let Some(key) = e.name()
+    {
+        cx.error(
+            Diagnostic::new(codes::UNKNOWN_PROPERTY, "`manifest` has no property `secret`")
+                .at(cx.span(key.span()))
+                .label("manifests are public")
+                .help("a manifest is stored and applied in clear: declare a `sealed-secret` for the cluster instead"),
+        );
+    }
     let content = content(cx, r, "manifest", true);
     let interpolate = interpolate(cx, r, content.as_ref());
     let target = if r.prop("target").is_none() {
@@ -219,18 +260,60 @@ fn manifest(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
     }))
 }
 
-fn secret(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
-    let written = r.req_string(cx, "file", "file=\"secrets/token.age\"")?;
-    let path = cx.resolve(&written.value, written.span)?;
-    cx.uses.push(FileUse {
-        path: path.clone(),
-        span: written.span,
-        text: false,
-        interpolate: false,
-    });
+fn secret(cx: &mut Cx, r: &mut NodeReader, name: Option<&Spanned<String>>) -> Option<Body> {
+    if let Some(e) = present(r, "file")
+        && let Some(key) = e.name()
+    {
+        cx.error(
+            Diagnostic::new(codes::UNKNOWN_PROPERTY, "`secret` has no property `file`")
+                .at(cx.span(key.span()))
+                .label("secrets are found by name")
+                .help("a secret lives at `<secrets-dir>/NAME.age` with its tag `NAME.tag` (`secrets-dir` in the `lab` node, `secrets` by default): remove `file`"),
+        );
+    }
+    let name = name?;
+    if let Err(e) = hlb_secrets::SecretName::new(&name.value) {
+        cx.error(
+            Diagnostic::new(
+                codes::INVALID_NAME,
+                format!("`{}` cannot be a secret name: {e}", name.value),
+            )
+            .at(name.span)
+            .label("invalid secret name")
+            .help("secret files are `NAME.age` and `NAME.tag`: choose a name that does not end in `.age` or `.tag`"),
+        );
+        return None;
+    }
+    if RESERVED_SECRETS.contains(&name.value.as_str()) {
+        cx.error(
+            Diagnostic::new(
+                codes::INVALID_NAME,
+                format!("`{}` is reserved for the lab key", name.value),
+            )
+            .at(name.span)
+            .label("not a secret a recipe may use")
+            .help("the lab key makes and checks every tag; it is never delivered anywhere: choose another name"),
+        );
+        return None;
+    }
+    let dir = cx.params.secrets_dir.clone()?;
+    let in_dir = |ext: &str| RelPath::new(&format!("{dir}/{}.{ext}", name.value)).ok();
     Some(Body::Secret(SecretDecl {
-        file: Spanned::new(path, written.span),
+        age: in_dir("age")?,
+        tag: in_dir("tag")?,
     }))
+}
+
+/// Property `key` if it is written, then recorded as known; a property
+/// that is only there to get a better message than "unknown property"
+/// stays out of the lists of properties a kind takes when it is absent.
+fn present<'n>(r: &mut NodeReader<'n>, key: &'static str) -> Option<&'n kdl::KdlEntry> {
+    let written = r
+        .node
+        .entries()
+        .iter()
+        .any(|e| e.name().is_some_and(|n| n.value() == key));
+    if written { r.prop(key) } else { None }
 }
 
 /// [`FixedHash::parse`], with messages that say what is wrong with the digits.
@@ -256,7 +339,11 @@ fn parse_hash(s: &str) -> Result<FixedHash, String> {
 /// `text=`, `source=` or `fetch=`: exactly one. A manifest's source must be
 /// text (`text_only`); a file's must be text only when interpolated.
 fn content(cx: &mut Cx, r: &mut NodeReader, kind: &str, text_only: bool) -> Option<Content> {
-    let keys = ["text", "source", "fetch"];
+    let keys: &[&'static str] = if kind == "file" {
+        &["text", "source", "fetch", "secret"]
+    } else {
+        &["text", "source", "fetch"]
+    };
     let present: Vec<(&str, Span)> = keys
         .iter()
         .filter_map(|&k| {
@@ -267,11 +354,22 @@ fn content(cx: &mut Cx, r: &mut NodeReader, kind: &str, text_only: bool) -> Opti
         .collect();
     let Some(&(key, _)) = present.first() else {
         let kind_ = r.kind();
+        let (label, help) = if kind == "file" {
+            (
+                "no `text`, `source`, `fetch` or `secret`",
+                "add one of `text=\"…\"`, `source=\"files/…\"`, `fetch=\"download-name\"` or `secret=\"secret-name\"`",
+            )
+        } else {
+            (
+                "no `text`, `source` or `fetch`",
+                "add one of `text=\"…\"`, `source=\"files/…\"` or `fetch=\"download-name\"`",
+            )
+        };
         cx.error(
             Diagnostic::new(codes::MISSING_VALUE, format!("`{kind_}` needs content"))
                 .at(r.header(cx))
-                .label("no `text`, `source` or `fetch`")
-                .help("add one of `text=\"…\"`, `source=\"files/…\"` or `fetch=\"download-name\"`"),
+                .label(label)
+                .help(help),
         );
         return None;
     };
@@ -305,6 +403,7 @@ fn content(cx: &mut Cx, r: &mut NodeReader, kind: &str, text_only: bool) -> Opti
             });
             Some(Content::Source(Spanned::new(path, written.span)))
         }
+        "secret" => reference(cx, r, "secret", RefRole::Secret).map(Content::Secret),
         _ => reference(cx, r, "fetch", RefRole::Fetch).map(Content::Fetch),
     }
 }
@@ -314,6 +413,18 @@ fn interpolate(cx: &mut Cx, r: &mut NodeReader, content: Option<&Content>) -> bo
     let Some(flag) = r.bool(cx, "interpolate") else {
         return false;
     };
+    if let Some(Content::Secret(secret)) = content {
+        cx.error(
+            Diagnostic::new(
+                codes::CONFLICTING_PROPERTIES,
+                "`interpolate` does not apply to `secret`",
+            )
+            .at(flag.span)
+            .label("no effect on a secret")
+            .note(secret.span, "the secret's plaintext is delivered as it is")
+            .help("remove `interpolate`; to embed a secret in a text, interpolate a `source` file that uses `${secret.NAME}`"),
+        );
+    }
     if let Some(Content::Text(text)) = content {
         let kind = r.kind();
         cx.error(
@@ -406,7 +517,12 @@ fn mode(cx: &mut Cx, r: &mut NodeReader) -> Spanned<u32> {
 }
 
 /// A reference property (`target=`, `fetch=`): a literal name.
-fn reference(cx: &mut Cx, r: &mut NodeReader, key: &'static str, role: RefRole) -> Option<Ref> {
+pub(super) fn reference(
+    cx: &mut Cx,
+    r: &mut NodeReader,
+    key: &'static str,
+    role: RefRole,
+) -> Option<Ref> {
     let name = r.literal(cx, key, "references")?;
     Some(Ref {
         kind: role.allowed()[0],
@@ -417,9 +533,15 @@ fn reference(cx: &mut Cx, r: &mut NodeReader, key: &'static str, role: RefRole) 
 
 /// `after="a"` and/or `after "a" "b"` children, in source order.
 fn after(cx: &mut Cx, r: &mut NodeReader) -> Vec<Ref> {
+    let children = r.children(cx, &["after"]);
+    after_from(cx, r, &children)
+}
+
+/// `after="a"` and the `after` children among `children`.
+pub(super) fn after_from(cx: &mut Cx, r: &mut NodeReader, children: &[&KdlNode]) -> Vec<Ref> {
     let mut out: Vec<Ref> = Vec::new();
     out.extend(reference(cx, r, "after", RefRole::After));
-    for child in r.children(cx, &["after"]) {
+    for &child in children.iter().filter(|c| c.name().value() == "after") {
         let mut c = NodeReader::new(cx, child);
         let args = c.rest_args();
         if args.is_empty() {

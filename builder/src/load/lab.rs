@@ -1,4 +1,5 @@
-//! The `lab` node: the lab's name, parameters and deploy recipients.
+//! The `lab` node: the lab's name, parameters, deploy recipients and
+//! secrets directory.
 //!
 //! It is read before any declaration, since every declaration's strings are
 //! interpolated with its parameters. Parameters are literal: a parameter
@@ -17,13 +18,24 @@ use super::{Loader, check};
 use crate::decl::Spanned;
 use crate::diag::{Diagnostic, Span};
 use crate::interp;
+use crate::io::RelPath;
 
 /// What the `lab` node says.
 pub(crate) struct LabHead {
     pub name: Spanned<String>,
     pub params: BTreeMap<String, Spanned<String>>,
     pub deploy_recipients: Vec<Spanned<String>>,
+    /// `secrets-dir`, resolved against the recipe root; `None` when not
+    /// written (the default applies) or unusable (reported).
+    pub secrets_dir: Option<Spanned<RelPath>>,
+    /// Whether `secrets-dir` was written (when it is but `secrets_dir` is
+    /// `None`, it was unusable).
+    pub secrets_dir_written: bool,
 }
+
+/// The secrets directory when the lab does not name one, relative to the
+/// recipe root.
+pub const DEFAULT_SECRETS_DIR: &str = "secrets";
 
 /// Find the one `lab` node and read it. Returns the head if it could be
 /// read, and the parameters as interpolation sees them.
@@ -71,6 +83,11 @@ pub(crate) fn read_lab(ld: &mut Loader, files: &[KdlFile]) -> (Option<LabHead>, 
     };
     let head = read_lab_node(ld, first_file, first, &mut params);
     params.lab_name = head.as_ref().map(|h| h.name.value.clone());
+    params.secrets_dir = head.as_ref().and_then(|h| match &h.secrets_dir {
+        Some(dir) => Some(dir.value.clone()),
+        None if h.secrets_dir_written => None,
+        None => ld.entry.join_relative(DEFAULT_SECRETS_DIR).ok(),
+    });
     params.values = head
         .as_ref()
         .map(|h| {
@@ -94,6 +111,7 @@ fn read_lab_node(
     let no_params = Params::default();
     let mut uses = Vec::new();
     let root = ld.root.clone();
+    let ld_entry = ld.entry.clone();
     let mut cx = Cx {
         file: file.id,
         path: &file.path,
@@ -102,13 +120,17 @@ fn read_lab_node(
         params: &no_params,
         diags: &mut ld.diags,
         uses: &mut uses,
+        secrets_ok: false,
     };
     let mut r = NodeReader::new(&mut cx, node);
     let name = r.name(&mut cx);
     let mut params: BTreeMap<String, Spanned<String>> = BTreeMap::new();
     let mut key_spans: BTreeMap<String, Span> = BTreeMap::new();
     let mut recipients = Vec::new();
-    let children = r.children(&mut cx, &["param", "deploy-recipient"]);
+    let mut secrets_dir: Option<Spanned<RelPath>> = None;
+    let mut secrets_dir_at: Option<Span> = None;
+    let entry = ld_entry.clone();
+    let children = r.children(&mut cx, &["param", "deploy-recipient", "secrets-dir"]);
     let all_known = node.children().map_or(0, |c| c.nodes().len()) == children.len();
     seen.complete &= all_known;
     for child in children {
@@ -138,6 +160,30 @@ fn read_lab_node(
                     }
                 }
             }
+        } else if child.name().value() == "secrets-dir" {
+            let at = cx.span(child.name().span());
+            if let Some(first) = secrets_dir_at {
+                cx.error(
+                    Diagnostic::new(codes::DUPLICATE_PROPERTY, "`secrets-dir` is written twice")
+                        .at(at)
+                        .label("written again here")
+                        .note(first, "first written here")
+                        .help("keep one of them"),
+                );
+                c.rest_args();
+            } else {
+                secrets_dir_at = Some(at);
+                if let Some(dir) = literal_arg(
+                    &mut cx,
+                    &mut c,
+                    "a directory",
+                    "paths of the secrets directory",
+                ) {
+                    secrets_dir = cx
+                        .resolve_from(&entry, &dir.value, dir.span)
+                        .map(|p| Spanned::new(p, dir.span));
+                }
+            }
         } else if let Some(rcpt) = literal_arg(&mut cx, &mut c, "a recipient", "deploy recipients")
         {
             match check::recipient(&rcpt.value) {
@@ -157,6 +203,8 @@ fn read_lab_node(
         name: name?,
         params,
         deploy_recipients: recipients,
+        secrets_dir,
+        secrets_dir_written: secrets_dir_at.is_some(),
     })
 }
 
@@ -171,11 +219,13 @@ fn read_param(
     let Some(key) = key else {
         return (None, value);
     };
-    let reserved = key.value == "lab" || key.value.starts_with("lab.");
+    let reserved = ["lab", "secret"]
+        .iter()
+        .any(|p| key.value == *p || key.value.starts_with(&format!("{p}.")));
     let usable = interp::references(&format!("${{{}}}", key.value)).contains(key.value.as_str());
     if reserved || !usable {
         let why = if reserved {
-            "`lab.` is reserved for names hlb provides (`${lab.name}`)".to_string()
+            "`lab.` and `secret.` are reserved for names hlb provides (`${lab.name}`, `${secret.NAME}`)".to_string()
         } else {
             "parameter names start with a letter or `_` and contain letters, digits, `_`, `.` and `-`".to_string()
         };
@@ -204,6 +254,7 @@ fn literal_arg(
     let Some(e) = c.next_arg() else {
         let example = match kind {
             "param" => "param \"domain\" \"home.example.org\"",
+            "secrets-dir" => "secrets-dir \"secrets\"",
             _ => "deploy-recipient \"age1…\"",
         };
         c.missing_arg(cx, what, example);

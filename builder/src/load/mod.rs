@@ -11,6 +11,9 @@
 //! 4. `resolve`: unique names, references, dependency cycles.
 //! 5. Read every recipe file the declarations name (once each), hash it, and
 //!    check what must hold for its content (UTF-8, interpolation).
+//! 6. `secrets`: each secret's `.age` exists and its `.tag` is read; the
+//!    `${secret.NAME}` references of interpolated files; sealing
+//!    certificates (see that module).
 //!
 //! A stage skips checks that an earlier failure would turn into noise: when
 //! a recipe file is missing or unparsable, dangling references and a missing
@@ -29,6 +32,8 @@ mod kinds;
 mod lab;
 mod reader;
 mod resolve;
+mod sealed;
+mod secrets;
 mod split;
 mod suggest;
 
@@ -42,7 +47,8 @@ use crate::diag::{Diagnostic, Diagnostics, SourceMap, Span};
 use crate::interp;
 use crate::io::{EvalIo, PathError, RelPath, path_error};
 
-pub use kinds::DEFAULT_MODE;
+pub use kinds::{DEFAULT_MODE, DEFAULT_SECRET_MODE};
+pub use lab::DEFAULT_SECRETS_DIR;
 pub use reader::{MAX_NAME, is_valid_name};
 
 use cx::{Cx, FileUse, Params};
@@ -79,6 +85,8 @@ impl std::error::Error for LoadError {}
 /// State shared by the stages.
 pub(crate) struct Loader<'io> {
     io: &'io dyn EvalIo,
+    /// The entry file: paths relative to the recipe root join onto it.
+    entry: RelPath,
     /// The recipe root: the entry file's directory, as components.
     root: Vec<String>,
     sources: SourceMap,
@@ -131,6 +139,7 @@ fn io_reason(err: &io::Error) -> String {
 pub fn load(io: &dyn EvalIo, entry: &RelPath) -> Result<Lab, LoadError> {
     let mut ld = Loader {
         io,
+        entry: entry.clone(),
         root: entry.parent_components().map(str::to_string).collect(),
         sources: SourceMap::new(),
         diags: Vec::new(),
@@ -156,6 +165,7 @@ pub fn load(io: &dyn EvalIo, entry: &RelPath) -> Result<Lab, LoadError> {
             params: &params,
             diags: &mut ld.diags,
             uses: &mut uses,
+            secrets_ok: false,
         };
         for node in file.doc.nodes() {
             if matches!(node.name().value(), "import" | "lab") {
@@ -180,17 +190,24 @@ pub fn load(io: &dyn EvalIo, entry: &RelPath) -> Result<Lab, LoadError> {
     let index = resolve::index_names(&mut ld, &declared);
     let check_dangling = !ld.incomplete;
     resolve::resolve_refs(&mut ld, &mut decls, &index, &invalid_names, check_dangling);
-    decls.sort_by(|a, b| a.name.value.cmp(&b.name.value));
-    decls.dedup_by(|b, a| a.name.value == b.name.value);
+    decls.sort_by(|a, b| crate::decl::order_key(a).cmp(&crate::decl::order_key(b)));
+    decls.dedup_by(|b, a| crate::decl::order_key(a) == crate::decl::order_key(b));
     resolve::check_cycles(&mut ld, &decls);
 
-    let recipe_files = read_recipe_files(&mut ld, &uses, &params);
+    let mut recipe_files = read_recipe_files(&mut ld, &uses, &params);
+    let refs = resolve::RefCx {
+        index: &index,
+        invalid_names: &invalid_names,
+        check_dangling,
+    };
+    secrets::check(&mut ld, &mut decls, &refs, &mut recipe_files);
 
-    match head {
-        Some(head) if ld.diags.is_empty() => Ok(Lab {
+    match (head, params.secrets_dir) {
+        (Some(head), Some(secrets_dir)) if ld.diags.is_empty() => Ok(Lab {
             name: head.name,
             params: head.params,
             deploy_recipients: head.deploy_recipients,
+            secrets_dir,
             decls,
             sources: ld.sources,
             files: recipe_files,
@@ -293,6 +310,7 @@ fn check_file_interpolation(ld: &mut Loader, u: &FileUse, text: &str, params: &P
         params,
         diags: &mut ld.diags,
         uses: &mut sink,
+        secrets_ok: true,
     };
     let before = cx.diags.len();
     // Report through the reader, with the whole file as the value.

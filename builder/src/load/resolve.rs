@@ -1,7 +1,9 @@
 //! Names and references across the whole lab.
 //!
 //! Names are unique across all kinds (they become store names and target
-//! names). Every reference must name a declaration of a kind its role allows;
+//! names), except that secrets have a namespace of their own: a secret names
+//! a value, not an artifact, and the file that delivers it is naturally
+//! called the same. Only `secret=`/`${secret.…}` references look there. Every reference must name a declaration of a kind its role allows;
 //! resolving it records that kind in the [`Ref`]. References that order or
 //! feed declarations (`after`, `fetch=`) must not form a cycle.
 //!
@@ -28,14 +30,15 @@ pub(crate) struct Declared {
 /// names, and a lab with thousands of broken references needs no more hints.
 const MAX_SUGGESTIONS: usize = 64;
 
+/// The declarations by namespace (`true`: secrets) and name.
+pub(crate) type Index<'a> = BTreeMap<(bool, &'a str), &'a Declared>;
+
 /// Report duplicate names; the map from name to the first declaration.
-pub(crate) fn index_names<'a>(
-    ld: &mut Loader,
-    declared: &'a [Declared],
-) -> BTreeMap<&'a str, &'a Declared> {
-    let mut index: BTreeMap<&str, &Declared> = BTreeMap::new();
+pub(crate) fn index_names<'a>(ld: &mut Loader, declared: &'a [Declared]) -> Index<'a> {
+    let mut index: Index = BTreeMap::new();
     for d in declared {
-        if let Some(first) = index.get(d.name.as_str()) {
+        let key = (d.kind == Kind::Secret, d.name.as_str());
+        if let Some(first) = index.get(&key) {
             let same = if first.kind == d.kind {
                 format!("another `{}`", d.kind)
             } else {
@@ -49,10 +52,14 @@ pub(crate) fn index_names<'a>(
                 .at(d.span)
                 .label("declared again here")
                 .note(first.span, "first declared here")
-                .help("names are unique across all kinds: rename one of them"),
+                .help(if key.0 {
+                    "secret names are unique: rename one of them"
+                } else {
+                    "names are unique across all kinds but secrets: rename one of them"
+                }),
             );
         } else {
-            index.insert(&d.name, d);
+            index.insert(key, d);
         }
     }
     index
@@ -65,7 +72,7 @@ pub(crate) fn index_names<'a>(
 pub(crate) fn resolve_refs(
     ld: &mut Loader,
     decls: &mut [Decl],
-    index: &BTreeMap<&str, &Declared>,
+    index: &Index,
     invalid_names: &BTreeSet<String>,
     check_dangling: bool,
 ) {
@@ -73,89 +80,129 @@ pub(crate) fn resolve_refs(
     for decl in decls.iter_mut() {
         let referrer = decl.name.value.clone();
         for (role, r) in decl.body.refs_mut() {
-            let allowed = role.allowed();
-            let Some(target) = index.get(r.name.as_str()) else {
-                if !check_dangling || invalid_names.contains(&r.name) {
-                    continue;
-                }
-                let help = if suggestions < MAX_SUGGESTIONS {
-                    suggestions += 1;
-                    let candidates = index
-                        .values()
-                        .filter(|d| allowed.contains(&d.kind))
-                        .map(|d| d.name.as_str());
-                    did_you_mean(&r.name, candidates)
-                } else {
-                    None
-                };
-                let help = help.unwrap_or_else(|| {
-                    format!(
-                        "declare it, e.g. `{} \"{}\" …`, or fix the name",
-                        allowed[0], r.name
-                    )
-                });
-                ld.diags.push(
-                    Diagnostic::new(
-                        codes::DANGLING_REFERENCE,
-                        format!(
-                            "`{}` refers to `{}`, which is not declared",
-                            referrer, r.name
-                        ),
-                    )
-                    .at(r.span)
-                    .label(format!("no {} of this name", kinds_bare(allowed)))
-                    .help(help),
-                );
-                continue;
+            let cx = RefCx {
+                index,
+                invalid_names,
+                check_dangling,
             };
-            if allowed.contains(&target.kind) {
-                r.kind = target.kind;
-                continue;
-            }
-            ld.diags.push(
-                Diagnostic::new(
-                    codes::WRONG_KIND,
-                    format!(
-                        "`{}` must name {}, but `{}` is a `{}`",
-                        role.property(),
-                        kinds_phrase(allowed),
-                        r.name,
-                        target.kind
-                    ),
-                )
-                .at(r.span)
-                .label(format!("a `{}`", target.kind))
-                .note(target.span, format!("`{}` is declared here", r.name))
-                .help(role_help(role)),
-            );
+            resolve_one(ld, &cx, &referrer, role, r, &mut suggestions);
         }
     }
 }
 
-/// "`cluster` or `host`".
+/// What resolving one reference needs to know about the whole lab.
+pub(crate) struct RefCx<'a, 'd> {
+    pub index: &'a Index<'d>,
+    pub invalid_names: &'a BTreeSet<String>,
+    pub check_dangling: bool,
+}
+
+/// Resolve one reference made by `referrer`: record the kind it names, or
+/// report it as dangling or of the wrong kind. Whether it resolved.
+pub(crate) fn resolve_one(
+    ld: &mut Loader,
+    cx: &RefCx,
+    referrer: &str,
+    role: RefRole,
+    r: &mut crate::decl::Ref,
+    suggestions: &mut usize,
+) -> bool {
+    let allowed = role.allowed();
+    let secret = role == RefRole::Secret;
+    // Not in its own namespace but in the other: the wrong kind, not dangling.
+    let found = cx
+        .index
+        .get(&(secret, r.name.as_str()))
+        .or_else(|| cx.index.get(&(!secret, r.name.as_str())));
+    let Some(target) = found else {
+        if !cx.check_dangling || cx.invalid_names.contains(&r.name) {
+            return false;
+        }
+        let help = if *suggestions < MAX_SUGGESTIONS {
+            *suggestions += 1;
+            let candidates = cx
+                .index
+                .iter()
+                .filter(|((space, _), d)| *space == secret && allowed.contains(&d.kind))
+                .map(|(_, d)| d)
+                .map(|d| d.name.as_str());
+            did_you_mean(&r.name, candidates)
+        } else {
+            None
+        };
+        let help = help.unwrap_or_else(|| {
+            format!(
+                "declare it, e.g. `{} \"{}\" …`, or fix the name",
+                allowed[0], r.name
+            )
+        });
+        ld.diags.push(
+            Diagnostic::new(
+                codes::DANGLING_REFERENCE,
+                format!(
+                    "`{}` refers to `{}`, which is not declared",
+                    referrer, r.name
+                ),
+            )
+            .at(r.span)
+            .label(format!("no {} of this name", kinds_bare(allowed)))
+            .help(help),
+        );
+        return false;
+    };
+    if allowed.contains(&target.kind) {
+        r.kind = target.kind;
+        return true;
+    }
+    ld.diags.push(
+        Diagnostic::new(
+            codes::WRONG_KIND,
+            format!(
+                "`{}` must name {}, but `{}` is a `{}`",
+                role.property(),
+                kinds_phrase(allowed),
+                r.name,
+                target.kind
+            ),
+        )
+        .at(r.span)
+        .label(format!("a `{}`", target.kind))
+        .note(target.span, format!("`{}` is declared here", r.name))
+        .help(role_help(role)),
+    );
+    false
+}
+
+/// "`cluster` or `host`"; "`a`, `b` or `c`".
 fn kinds_bare(kinds: &[Kind]) -> String {
-    kinds
-        .iter()
-        .map(|k| format!("`{k}`"))
-        .collect::<Vec<_>>()
-        .join(" or ")
+    either(kinds.iter().map(|k| format!("`{k}`")).collect())
 }
 
 /// "a `cluster` or a `host`".
 fn kinds_phrase(kinds: &[Kind]) -> String {
-    kinds
-        .iter()
-        .map(|k| format!("a `{k}`"))
-        .collect::<Vec<_>>()
-        .join(" or ")
+    either(kinds.iter().map(|k| format!("a `{k}`")).collect())
+}
+
+fn either(mut items: Vec<String>) -> String {
+    match items.pop() {
+        Some(last) if !items.is_empty() => format!("{} or {last}", items.join(", ")),
+        Some(last) => last,
+        None => String::new(),
+    }
 }
 
 fn role_help(role: RefRole) -> &'static str {
     match role {
         RefRole::FileTarget => "a file is delivered to a `host` or a `cluster`",
         RefRole::ManifestTarget => "manifests are applied to a `cluster`",
+        RefRole::SealedSecretTarget => "a sealed-secret is sealed for, and applied to, a `cluster`",
         RefRole::Fetch => "`fetch=` takes the name of a `fetch` declaration",
-        RefRole::After => "`after` orders deployment after a `manifest` or a `file`",
+        RefRole::After => {
+            "`after` orders deployment after a `manifest`, a `file` or a `sealed-secret`"
+        }
+        RefRole::Secret => {
+            "name a `secret` declaration: `secret \"NAME\"` reads `<secrets-dir>/NAME.tag`"
+        }
     }
 }
 
@@ -163,11 +210,8 @@ fn role_help(role: RefRole) -> &'static str {
 /// each at the reference that closes it. `decls` is sorted by name and its
 /// references are resolved.
 pub(crate) fn check_cycles(ld: &mut Loader, decls: &[Decl]) {
-    let position = |name: &str| {
-        decls
-            .binary_search_by(|d| d.name.value.as_str().cmp(name))
-            .ok()
-    };
+    // Dependencies never name secrets.
+    let position = |name: &str| crate::decl::position(decls, name, false);
     // edges[i]: (target index, span of the reference, role)
     let edges: Vec<Vec<(usize, Span, RefRole)>> = decls
         .iter()

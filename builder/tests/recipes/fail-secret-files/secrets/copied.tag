@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name untagged
+lab-key c27ae3e33558728b
+hmac-sha256 a1fce4363854ff888cff4b8e7875d600c2682390412a8cf79b37d0b11148b0fa

@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name tag-only
+lab-key c27ae3e33558728b
+hmac-sha256 2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881

@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name cloudflare-token
+lab-key c27ae3e33558728b
+hmac-sha256 0f649643eab0374acbe949456a43a0a70ed479e66b68e2c09706d6a62174c9b8

@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name gitea-internal-token
+lab-key c27ae3e33558728b
+hmac-sha256 c7b8bb0aa3c8f39ca4a1fc5866b6947c46eccb34f8116e4234e3e5162ea0037c

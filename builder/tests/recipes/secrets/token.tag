@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name token
+lab-key c27ae3e33558728b
+hmac-sha256 f8fa9eaeeda503cc00c1002a1450089bdf0e17942297e0457053e55500743e96
