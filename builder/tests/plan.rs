@@ -294,6 +294,12 @@ fn planning_needs_no_identity_and_never_reads_ciphertext() {
             "{absent}"
         );
     }
+    let lab = load(&io, &RelPath::new("lab.kdl").unwrap()).unwrap();
+    assert!(
+        lab.files.keys().all(|f| f.extension() != Some("age")),
+        "{:?}",
+        lab.files.keys().collect::<Vec<_>>()
+    );
     let p = planned(&io);
     assert_eq!(p.by_name.len(), 8);
     // The ciphertext is in no derivation and no source.
