@@ -20,15 +20,8 @@ use hlb_builder::lock::Lock;
 use hlb_builder::sched::{self, Options, Registry, Silent};
 
 fn registry() -> Registry {
-    let mut r = Registry::new();
-    for c in hlb_images::compilers() {
-        r.register(c);
-    }
-    let fetcher = std::sync::Arc::new(
-        hlb_fetch::Fetcher::new(hlb_fetch::FetchOptions::default()).expect("fetcher"),
-    );
-    r.register(Box::new(hlb_fetch::FetchCompiler::new(fetcher)));
-    r
+    let fetcher = hlb_fetch::Fetcher::new(hlb_fetch::FetchOptions::default()).expect("fetcher");
+    hlb::registry(std::sync::Arc::new(fetcher))
 }
 
 fn median(mut v: Vec<Duration>) -> Duration {

@@ -145,7 +145,8 @@ impl Ctx {
                     .iter()
                     .map(|r| r.value.clone())
                     .collect();
-                let dir = hlb_secrets::SecretsDir::new(self.secrets_dir());
+                let dir =
+                    hlb_secrets::SecretsDir::new(self.recipes_dir().join(lab.secrets_dir.as_str()));
                 Ok(Arc::new(crate::secrets::CliSecrets::new(
                     dir,
                     ids,
@@ -155,9 +156,17 @@ impl Ctx {
         }
     }
 
-    /// The lab's secrets directory (`secrets/` under the recipes).
+    /// The lab's secrets directory: its `secrets-dir` when the recipes load
+    /// (quietly: `hlb secret` must work while a recipe is broken), else
+    /// `secrets/` under the recipes.
     pub fn secrets_dir(&self) -> PathBuf {
-        self.recipes_dir().join("secrets")
+        let dir = self.recipes_dir();
+        let io = FsIo::new(dir.clone());
+        let declared = RelPath::new(ENTRY)
+            .ok()
+            .and_then(|entry| hlb_builder::load::load(&io, &entry).ok())
+            .map(|lab| lab.secrets_dir.as_str().to_string());
+        dir.join(declared.unwrap_or_else(|| hlb_builder::load::DEFAULT_SECRETS_DIR.to_string()))
     }
 
     pub fn lock_path(&self) -> PathBuf {
@@ -233,12 +242,7 @@ impl Ctx {
     }
 
     pub fn registry(&self) -> Result<Registry> {
-        let mut r = Registry::new();
-        for c in hlb_images::compilers() {
-            r.register(c);
-        }
-        r.register(Box::new(hlb_fetch::FetchCompiler::new(self.fetcher()?)));
-        Ok(r)
+        Ok(hlb::registry(self.fetcher()?))
     }
 
     /// Load, read the lock, plan.

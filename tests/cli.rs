@@ -34,7 +34,7 @@ macro_rules! snap {
 
 #[test]
 fn build_show_generations_diff_graph() {
-    let world = World::new();
+    let world = World::demo();
     let recipes = world.copy_recipes(&repo_root().join("recipes"));
 
     let first = world.run(&recipes, &["build", "-j", "1"]);
@@ -92,7 +92,7 @@ fn build_show_generations_diff_graph() {
 
 #[test]
 fn why_depends_follows_inputs() {
-    let world = World::new();
+    let world = World::demo();
     let golden = repo_root().join("tests/fixtures/golden");
     snap!(
         "why_depends_yes",
@@ -113,7 +113,7 @@ fn why_depends_follows_inputs() {
 
 #[test]
 fn recipe_errors_exit_1_and_change_nothing() {
-    let world = World::new();
+    let world = World::demo();
     let recipes = world.copy_recipes(&repo_root().join("recipes"));
     let edge = std::fs::read_to_string(recipes.join("edge.kdl")).unwrap();
     std::fs::write(
@@ -140,7 +140,7 @@ fn recipe_errors_exit_1_and_change_nothing() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let world = World::new();
+    let world = World::demo();
     let recipes = repo_root().join("recipes");
     let o = world.run(&recipes, &["build", "--no-such-flag"]);
     assert_eq!(o.status.code(), Some(2));
@@ -150,7 +150,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_teaches_with_examples() {
-    let world = World::new();
+    let world = World::demo();
     let recipes = repo_root().join("recipes");
     snap!(
         "help",
@@ -164,7 +164,7 @@ fn help_teaches_with_examples() {
 
 #[test]
 fn gc_keeps_what_generations_need() {
-    let world = World::new();
+    let world = World::demo();
     let recipes = world.copy_recipes(&repo_root().join("recipes"));
     ok(&world.run(&recipes, &["build"]));
     // Build one extra thing outside any generation, then change the lab.

@@ -28,8 +28,8 @@ fn build(world: &World, recipes: &std::path::Path, umask: u32, lang: &str, tz: &
 #[test]
 fn example_lab_builds_identically_in_two_worlds() {
     let recipes = repo_root().join("recipes");
-    let a = World::new();
-    let b = World::new();
+    let a = World::demo();
+    let b = World::demo();
     let ha = build(&a, &recipes, 0o022, "C.UTF-8", "UTC");
     // A different moment: entries' mtimes and any clock leak would differ.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -37,23 +37,72 @@ fn example_lab_builds_identically_in_two_worlds() {
     assert_eq!(ha.len(), 64, "a generation hash on stdout: {ha}");
     assert_eq!(ha, hb, "generation hashes differ");
 
-    let ea = tree_bytes(&a.store().join("entries"));
-    let eb = tree_bytes(&b.store().join("entries"));
-    assert!(!ea.is_empty());
-    assert_eq!(
-        ea.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
-        eb.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
-        "the two stores hold different entries"
-    );
-    for ((pa, ba), (_, bb)) in ea.iter().zip(&eb) {
-        assert!(ba == bb, "{pa} differs between the two stores");
+    // Public entries: identical bytes. Secret entries: identical plaintext
+    // (their age ciphertext is randomized: DECISIONS 1), and identical
+    // metadata but for the ciphertext's hash and size.
+    let names = |w: &World| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(w.store().join("entries"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let (na, nb) = (names(&a), names(&b));
+    assert_eq!(na, nb, "the two stores hold different entries");
+    let mut secrets = 0;
+    for n in &na {
+        let (da, db) = (
+            a.store().join("entries").join(n),
+            b.store().join("entries").join(n),
+        );
+        let meta = |d: &std::path::Path| -> serde_json::Value {
+            serde_json::from_slice(&std::fs::read(d.join("entry.json")).unwrap()).unwrap()
+        };
+        let (mut ma, mut mb) = (meta(&da), meta(&db));
+        if ma["secret"] == true {
+            secrets += 1;
+            for m in [&mut ma, &mut mb] {
+                m.as_object_mut().unwrap().remove("content_hash");
+                m.as_object_mut().unwrap().remove("size");
+            }
+            assert_eq!(ma, mb, "{n}: metadata differs");
+            let identity = repo_root().join("demo/age-identity.txt");
+            let plain = |d: &std::path::Path| {
+                let o = std::process::Command::new("age")
+                    .args(["-d", "-i"])
+                    .arg(&identity)
+                    .arg(d.join("out"))
+                    .output()
+                    .expect("age CLI (apt-get install age)");
+                assert!(
+                    o.status.success(),
+                    "{n}: {}",
+                    String::from_utf8_lossy(&o.stderr)
+                );
+                o.stdout
+            };
+            assert!(
+                plain(&da) == plain(&db),
+                "{n}: plaintext differs between the two stores"
+            );
+        } else {
+            assert!(
+                tree_bytes(&da) == tree_bytes(&db),
+                "{n} differs between the two stores"
+            );
+        }
     }
+    assert!(
+        secrets >= 2,
+        "the example lab should exercise secret artifacts"
+    );
 }
 
 #[test]
 fn rebuilding_changes_nothing() {
     let recipes = repo_root().join("recipes");
-    let w = World::new();
+    let w = World::demo();
     let first = build(&w, &recipes, 0o022, "C.UTF-8", "UTC");
     let before = tree_bytes(&w.store().join("entries"));
     let out = w.run(&recipes, &["build", "--json"]);

@@ -15,12 +15,23 @@ pub fn repo_root() -> PathBuf {
 /// An isolated hlb world: its own HOME, store, state and temp directory.
 pub struct World {
     pub dir: tempfile::TempDir,
+    /// Passed as HLB_AGE_IDENTITY, when set.
+    pub identity: Option<PathBuf>,
 }
 
 impl World {
     pub fn new() -> World {
         World {
             dir: tempfile::tempdir().expect("tempdir"),
+            identity: None,
+        }
+    }
+
+    /// A world whose operator holds the example lab's demo identity.
+    pub fn demo() -> World {
+        World {
+            identity: Some(repo_root().join("demo/age-identity.txt")),
+            ..World::new()
         }
     }
 
@@ -58,6 +69,9 @@ impl World {
             .env("HLB_STATE", self.state())
             .env("HLB_RECIPES", recipes)
             .env("NO_COLOR", "1");
+        if let Some(id) = &self.identity {
+            c.env("HLB_AGE_IDENTITY", id);
+        }
         c
     }
 

@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name cloudflare-token
+lab-key 39a4706b9bdc0322
+hmac-sha256 b8fcc9768b6647dda0dcc3bb84d5e150b4bd100551347b8bcecdc606cdb368dc

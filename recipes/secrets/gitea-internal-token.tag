@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name gitea-internal-token
+lab-key 39a4706b9bdc0322
+hmac-sha256 098613c532198e816733d6e188119a35266043ab93b12cc5d8e0427bfbc9ae1a

@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name gitea-secret-key
+lab-key 39a4706b9bdc0322
+hmac-sha256 9bfeb18b2ce50db6e12c2898f58d16f70b469f7466a4208ca9671f85e39afdfa

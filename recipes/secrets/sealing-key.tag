@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name sealing-key
+lab-key 39a4706b9bdc0322
+hmac-sha256 a587a9807c4aab940d8e978e660350cba243b7b7565c16eec69087bd8654dbff
