@@ -77,7 +77,10 @@ impl Reporter for BuildReporter<'_> {
                     name,
                     failed_input,
                 } => {
-                    json!({"event": "skipped", "id": id, "name": name, "failed_input": failed_input})
+                    let cause = failed_input
+                        .as_ref()
+                        .map(|(i, n)| json!({"id": i, "name": n}));
+                    json!({"event": "skipped", "id": id, "name": name, "failed_input": cause})
                 }
             };
             self.out.record("build-event", v);
@@ -135,9 +138,16 @@ impl Reporter for BuildReporter<'_> {
                     error.replace('\n', "\n  ")
                 ));
             }
-            Event::Skipped { name, .. } => {
-                self.line(format!("skipped {name}: an input failed"));
-            }
+            Event::Skipped {
+                name, failed_input, ..
+            } => match failed_input {
+                None => self.line(format!(
+                    "not built {name}: stopped after a failure (--keep-going builds what it can)"
+                )),
+                Some((_, input)) => {
+                    self.line(format!("not built {name}: its input {input} failed"))
+                }
+            },
         }
     }
 }

@@ -372,3 +372,63 @@ fn age_files_interoperate_with_the_age_cli() {
     ));
     assert_eq!(shown, "new-value");
 }
+
+#[test]
+fn bad_identities_and_corrupt_files_name_the_secret_and_change_nothing() {
+    let world = World::new();
+    let (recipes, identity) = secret_lab(&world);
+
+    // A stranger's identity: nothing opens, each failure names the secret's file.
+    let stranger = world.path().join("stranger.txt");
+    let keygen = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&stranger)
+        .output()
+        .expect("age-keygen (apt-get install age)");
+    assert!(keygen.status.success());
+    let fresh = World::new();
+    let mut c = fresh.cmd(&recipes);
+    c.args(["build"]).env("HLB_AGE_IDENTITY", &stranger);
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("lab-key.age"), "{err}");
+    assert!(
+        !fresh.state().join("profiles").exists()
+            || std::fs::read_dir(fresh.state().join("profiles"))
+                .unwrap()
+                .count()
+                == 0
+    );
+
+    // A truncated secret: the error names it; no entry for it in the store.
+    let age_file = recipes.join("secrets/cloudflare-token.age");
+    let bytes = std::fs::read(&age_file).unwrap();
+    std::fs::write(&age_file, &bytes[..bytes.len() / 2]).unwrap();
+    let fresh = World::new();
+    let mut c = fresh.cmd(&recipes);
+    c.args(["build", "--keep-going"])
+        .env("HLB_AGE_IDENTITY", &identity);
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("cloudflare-token"), "{err}");
+    for n in std::fs::read_dir(fresh.store().join("entries")).unwrap() {
+        let n = n.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(
+            !n.ends_with("token-file") && !n.ends_with("cloudflare-api-token"),
+            "{n} was stored from a corrupt secret"
+        );
+    }
+    std::fs::write(&age_file, &bytes).unwrap();
+
+    // A declared secret with no file: a recipe error with file:line:col.
+    std::fs::remove_file(recipes.join("secrets/db-password.age")).unwrap();
+    let o = fresh.run(&recipes, &["build"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("db-password") && err.contains("lab.kdl:"),
+        "{err}"
+    );
+}

@@ -78,11 +78,13 @@ pub enum Event {
         kind: String,
         error: String,
     },
-    /// Not attempted because an input failed.
+    /// Not attempted: an input failed (`failed_input` names it), or the
+    /// run stopped after a failure without `keep_going` (`failed_input` is
+    /// `None`).
     Skipped {
         id: DrvId,
         name: String,
-        failed_input: DrvId,
+        failed_input: Option<(DrvId, String)>,
     },
 }
 
@@ -247,7 +249,12 @@ pub fn build(
                 .closure(&[*id])
                 .into_iter()
                 .find(|i| failed.contains(i))
-                .unwrap_or(*id);
+                .map(|i| {
+                    (
+                        i,
+                        graph.get(&i).map_or_else(String::new, |d| d.name.clone()),
+                    )
+                });
             reporter.event(&Event::Skipped {
                 id: *id,
                 name: d.name.clone(),

@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> Result<()> {
     reporter.finish();
     if !outcome.ok() {
         let msg = format!(
-            "{} failed, {} not built because an input failed ({} built, {} already in the store)",
+            "{} failed, {} not built ({} built, {} already in the store)",
             outcome.failed.len(),
             outcome.skipped.len(),
             outcome.built.len(),
