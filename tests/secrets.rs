@@ -432,3 +432,56 @@ fn bad_identities_and_corrupt_files_name_the_secret_and_change_nothing() {
         "{err}"
     );
 }
+
+#[test]
+fn diff_names_changed_secrets_never_values() {
+    let world = World::new();
+    let (recipes, identity) = secret_lab(&world);
+    let env_id = [("HLB_AGE_IDENTITY", identity.as_path())];
+    let build = |w: &World| {
+        let mut c = w.cmd(&recipes);
+        c.args(["build"]).env("HLB_AGE_IDENTITY", &identity);
+        ok(&c.output().unwrap())
+    };
+    let first = build(&world);
+    // Re-setting the same value changes nothing: same tag, same generation.
+    ok(&run_stdin(
+        &world,
+        &recipes,
+        &["secret", "set", "cloudflare-token"],
+        &env_id,
+        CANARY_TOKEN.as_bytes(),
+    ));
+    assert_eq!(
+        build(&world),
+        first,
+        "re-encrypting an unchanged secret changed the generation"
+    );
+    let new_value = "canary-Zr7wQp4tLs-rotated";
+    ok(&run_stdin(
+        &world,
+        &recipes,
+        &["secret", "set", "cloudflare-token"],
+        &env_id,
+        new_value.as_bytes(),
+    ));
+    assert_ne!(build(&world), first);
+    let diff = world.run(&recipes, &["diff"]);
+    let text = ok(&diff);
+    assert!(text.contains("changed  token-file"), "{text}");
+    assert!(text.contains("changed  cloudflare-api-token"), "{text}");
+    assert!(text.contains("secrets changed: cloudflare-token"), "{text}");
+    assert!(text.contains("data keys affected: api-token"), "{text}");
+    assert!(
+        !text.contains("app.ini"),
+        "app.ini does not use the token: {text}"
+    );
+    for canary in [CANARY_TOKEN, new_value] {
+        for n in forms(canary) {
+            assert!(
+                !diff.stdout.windows(n.len()).any(|w| w == n.as_slice()),
+                "diff shows a secret value"
+            );
+        }
+    }
+}

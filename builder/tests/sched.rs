@@ -198,10 +198,20 @@ fn matches_the_model_on_random_graphs() {
                     done.insert(*id);
                 }
                 // With keep_going, a skip always names the failed input behind it.
-                Event::Skipped { id, failed_input, .. } => {
-                    let (cause, _) = failed_input.as_ref().expect("keep_going skips name their cause");
-                    assert!(failing.contains(cause), "seed {seed}: skip blamed a derivation that did not fail");
-                    assert!(graph.closure(&[*id]).contains(cause), "seed {seed}: skip blamed a non-input");
+                Event::Skipped {
+                    id, failed_input, ..
+                } => {
+                    let (cause, _) = failed_input
+                        .as_ref()
+                        .expect("keep_going skips name their cause");
+                    assert!(
+                        failing.contains(cause),
+                        "seed {seed}: skip blamed a derivation that did not fail"
+                    );
+                    assert!(
+                        graph.closure(&[*id]).contains(cause),
+                        "seed {seed}: skip blamed a non-input"
+                    );
                 }
                 _ => {}
             }

@@ -154,8 +154,25 @@ pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()>
                     serde_json::to_string(&y.meta).unwrap_or_default()
                 ));
             }
-            if x.secret || y.secret {
-                lines.push("           (secret: contents not shown)".into());
+            if x.secret || y.secret || x.kind == "sealed-secret" || y.kind == "sealed-secret" {
+                // Never a value: which secrets changed, by their tags, and
+                // (for a SealedSecret) which data keys they feed.
+                let (tx, ty) = (secret_tags(&store, x), secret_tags(&store, y));
+                let names: BTreeSet<&String> = tx.keys().chain(ty.keys()).collect();
+                let changed: Vec<&str> = names
+                    .into_iter()
+                    .filter(|n| tx.get(*n) != ty.get(*n))
+                    .map(String::as_str)
+                    .collect();
+                let keys = data_keys_changed(&store, x, y);
+                let mut what = String::from("           (secret: values not shown)");
+                if !changed.is_empty() {
+                    what.push_str(&format!(" secrets changed: {}", changed.join(", ")));
+                }
+                if !keys.is_empty() {
+                    what.push_str(&format!("; data keys affected: {}", keys.join(", ")));
+                }
+                lines.push(what);
                 continue;
             }
             if let (Some(px), Some(py)) = (out_path(x), out_path(y)) {
@@ -177,6 +194,57 @@ pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()>
         json!({"from": {"number": ra.number, "generation": ra.generation}, "to": {"number": rb.number, "generation": rb.generation}, "changes": changes}),
     );
     Ok(())
+}
+
+/// The tags of the secrets an artifact's derivation uses (its `tag:NAME`
+/// sources): they change exactly when a secret's plaintext changes.
+fn secret_tags(
+    store: &hlb_cache::Store,
+    art: &Artifact,
+) -> std::collections::BTreeMap<String, String> {
+    let Ok(Some(entry)) = store.lookup(&art.id, &art.name) else {
+        return Default::default();
+    };
+    entry.meta.derivation["sources"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(role, digest)| {
+                    Some((
+                        role.strip_prefix("tag:")?.to_string(),
+                        digest.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// For SealedSecrets: the data keys whose secret changed or that were added or removed.
+fn data_keys_changed(store: &hlb_cache::Store, x: &Artifact, y: &Artifact) -> Vec<String> {
+    let data = |a: &Artifact| -> std::collections::BTreeMap<String, String> {
+        let Ok(Some(entry)) = store.lookup(&a.id, &a.name) else {
+            return Default::default();
+        };
+        entry.meta.derivation["params"]["data"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (dx, dy) = (data(x), data(y));
+    let (tx, ty) = (secret_tags(store, x), secret_tags(store, y));
+    let keys: BTreeSet<&String> = dx.keys().chain(dy.keys()).collect();
+    keys.into_iter()
+        .filter(|k| {
+            let (sx, sy) = (dx.get(*k), dy.get(*k));
+            sx != sy || sx.is_some_and(|s| tx.get(s) != ty.get(s))
+        })
+        .cloned()
+        .collect()
 }
 
 /// Files of an output (a file, or every file under a directory), relative.
