@@ -1,0 +1,8 @@
+//! Talos machine configurations, built purely (no network, no clock).
+//!
+//! - `bundle`: the cluster's secrets bundle, in `talosctl gen secrets` format.
+//! - `gen`: machine configs for each contract (v1.12, v1.13, v1.14), byte for
+//!   byte what Talos's own generator produces for the same inputs.
+//! - `patch`: Talos strategic-merge and RFC 6902 JSON patches.
+//! - `schematic`: Image Factory schematic ids, computed locally.
+//! - `schema`: validation against Talos's published JSON schema.
