@@ -36,14 +36,18 @@ fn lab_name(ctx: &Ctx) -> Result<String> {
     Ok(ctx.load()?.name.value)
 }
 
-pub fn list(ctx: &Ctx) -> Result<()> {
+/// The lab's name, its generations, and the current one.
+fn history(ctx: &Ctx) -> Result<(String, Vec<GenerationRecord>, Option<GenerationRecord>)> {
     let lab = lab_name(ctx)?;
     let profiles = ctx.profiles()?;
     let records = profiles.list(&lab).map_err(|e| anyhow!("{e}"))?;
-    let current = profiles
-        .current(&lab)
-        .map_err(|e| anyhow!("{e}"))?
-        .map(|r| r.number);
+    let current = profiles.current(&lab).map_err(|e| anyhow!("{e}"))?;
+    Ok((lab, records, current))
+}
+
+pub fn list(ctx: &Ctx) -> Result<()> {
+    let (lab, records, current) = history(ctx)?;
+    let current = current.map(|r| r.number);
     if records.is_empty() {
         ctx.out.status(&format!(
             "lab {lab} has no generations yet: run `hlb build`"
@@ -81,13 +85,9 @@ fn load_generation(ctx: &Ctx, r: &GenerationRecord) -> Result<Generation> {
 }
 
 pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()> {
-    let lab = lab_name(ctx)?;
-    let profiles = ctx.profiles()?;
-    let records = profiles.list(&lab).map_err(|e| anyhow!("{e}"))?;
-    let current = profiles
-        .current(&lab)
-        .map_err(|e| anyhow!("{e}"))?
-        .ok_or_else(|| anyhow!("lab {lab} has no generations yet: run `hlb build`"))?;
+    let (lab, records, current) = history(ctx)?;
+    let current =
+        current.ok_or_else(|| anyhow!("lab {lab} has no generations yet: run `hlb build`"))?;
     let find = |n: u64| {
         records
             .iter()
