@@ -185,6 +185,19 @@ pub enum StoreCommand {
     },
     /// Print the store's directory.
     Path,
+    /// Keep a store entry (and all it needs) through gc, under a name.
+    #[command(
+        after_help = "Examples:\n  hlb store pin before-upgrade 3        generation 3 of the lab\n  hlb store pin tool 05c00664a034…      a derivation by id (or unique prefix)"
+    )]
+    Pin {
+        name: String,
+        /// A generation number of the lab, or a store entry id (or a unique prefix of one).
+        what: String,
+    },
+    /// Remove a pin.
+    Unpin { name: String },
+    /// List the pins.
+    Pins,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

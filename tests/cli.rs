@@ -177,6 +177,26 @@ fn gc_keeps_what_generations_need() {
     ok(&world.run(&recipes, &["build", "gitea-app.ini"]));
     let dry = world.run(&recipes, &["store", "gc", "--dry-run"]);
     snap!("gc_dry_run", transcript(&world, &dry));
+    // A pin keeps it.
+    let id = {
+        let v: serde_json::Value = serde_json::from_str(
+            ok(&world.run(&recipes, &["show", "gitea-app.ini", "--json"])).trim(),
+        )
+        .unwrap();
+        v["id"].as_str().unwrap()[..16].to_string()
+    };
+    ok(&world.run(&recipes, &["store", "pin", "keep-ini", &id]));
+    assert!(ok(&world.run(&recipes, &["store", "pins"])).starts_with("keep-ini  "));
+    let kept = ok(&world.run(&recipes, &["store", "gc", "--dry-run"]));
+    assert!(kept.is_empty(), "a pinned entry would be collected: {kept}");
+    ok(&world.run(&recipes, &["store", "unpin", "keep-ini"]));
+    assert_eq!(
+        world
+            .run(&recipes, &["store", "unpin", "keep-ini"])
+            .status
+            .code(),
+        Some(1)
+    );
     ok(&world.run(&recipes, &["store", "gc"]));
     // Generation 1 is still whole: building its recipes again builds nothing.
     std::fs::write(recipes.join("lab.kdl"), lab).unwrap();

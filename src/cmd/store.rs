@@ -98,3 +98,60 @@ pub fn human(bytes: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     }
 }
+
+pub fn pin(ctx: &Ctx, name: &str, what: &str) -> Result<()> {
+    let store = ctx.store()?;
+    let digest = if let Ok(n) = what.parse::<u64>() {
+        let lab = ctx.load()?.name.value;
+        ctx.profiles()?
+            .get(&lab, n)
+            .map_err(|e| anyhow!("{e}"))?
+            .ok_or_else(|| anyhow!("lab {lab} has no generation {n} (see `hlb generations`)"))?
+            .generation
+    } else {
+        let matches: Vec<_> = store
+            .entries()
+            .map_err(|e| anyhow!("{e}"))?
+            .into_iter()
+            .filter(|e| e.id.hex().starts_with(what))
+            .collect();
+        match matches.as_slice() {
+            [e] if what.len() >= 6 => e.id,
+            [] => {
+                return Err(
+                    anyhow!("no store entry `{what}…` (see `hlb show NAME` for ids)").into(),
+                );
+            }
+            _ => {
+                return Err(
+                    anyhow!("`{what}` is ambiguous or too short: give more of the id").into(),
+                );
+            }
+        }
+    };
+    ctx.profiles()?
+        .pin(name, &digest)
+        .map_err(|e| anyhow!("{e}"))?;
+    ctx.out.status(&format!(
+        "pinned {name} = {digest}: `hlb store gc` keeps it and all it needs"
+    ));
+    ctx.out
+        .record("pinned", json!({"name": name, "id": digest}));
+    Ok(())
+}
+
+pub fn unpin(ctx: &Ctx, name: &str) -> Result<()> {
+    if !ctx.profiles()?.unpin(name).map_err(|e| anyhow!("{e}"))? {
+        return Err(anyhow!("no pin named `{name}` (see `hlb store pins`)").into());
+    }
+    ctx.out.status(&format!("unpinned {name}"));
+    Ok(())
+}
+
+pub fn pins(ctx: &Ctx) -> Result<()> {
+    for (name, digest) in ctx.profiles()?.pins().map_err(|e| anyhow!("{e}"))? {
+        ctx.out.data(&format!("{name}  {digest}"));
+        ctx.out.record("pin", json!({"name": name, "id": digest}));
+    }
+    Ok(())
+}
