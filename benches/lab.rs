@@ -48,6 +48,10 @@ struct Figures {
 }
 
 fn measure(dir: &Path, runs: usize, store_dir: &Path) -> Figures {
+    measure_with(dir, runs, store_dir, None)
+}
+
+fn measure_with(dir: &Path, runs: usize, store_dir: &Path, identity: Option<&Path>) -> Figures {
     let reg = registry();
     let io = FsIo::new(dir.to_path_buf());
     let entry = RelPath::new("lab.kdl").expect("entry");
@@ -66,11 +70,26 @@ fn measure(dir: &Path, runs: usize, store_dir: &Path) -> Figures {
         let plan = hlb_builder::plan::plan(&lab, &lock, &|k| reg.version(k)).expect("plan");
         let t_plan = t.elapsed();
         drvs = plan.graph.len();
-        let opts = Options {
+        let mut opts = Options {
             jobs: 2,
             keep_going: false,
             ..Options::default()
         };
+        if let Some(id) = identity {
+            let ids = hlb_secrets::age_file::read_identity_file(id).expect("identity");
+            let recipients: Vec<String> = lab
+                .deploy_recipients
+                .iter()
+                .map(|r| r.value.clone())
+                .collect();
+            let secrets = hlb::secrets::CliSecrets::new(
+                hlb_secrets::SecretsDir::new(dir.join(lab.secrets_dir.as_str())),
+                ids,
+                &recipients,
+            )
+            .expect("secrets");
+            opts.secrets = std::sync::Arc::new(secrets);
+        }
         let t = Instant::now();
         let out = sched::build(
             &store,
@@ -104,7 +123,12 @@ fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().expect("tempdir");
 
-    let ex = measure(&root.join("recipes"), 21, &tmp.path().join("store-example"));
+    let ex = measure_with(
+        &root.join("recipes"),
+        21,
+        &tmp.path().join("store-example"),
+        Some(&root.join("demo/age-identity.txt")),
+    );
     println!("example lab ({} derivations):", ex.drvs);
     println!("  evaluation (read + parse + check)  {}", ms(ex.load));
     println!("  planning                           {}", ms(ex.plan));

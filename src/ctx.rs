@@ -113,7 +113,7 @@ impl Ctx {
     /// clear (anything but `*.age`): it would end up in git.
     pub fn refuse_plaintext_secrets(&self) -> Result<()> {
         let dir = self.recipes_dir();
-        let findings = crate::secrets::scan_tree(&dir)?;
+        let findings = hlb::secrets::scan_tree(&dir)?;
         if findings.is_empty() {
             return Ok(());
         }
@@ -137,7 +137,7 @@ impl Ctx {
     /// source that fails each secret-bearing derivation with a clear message
     /// (everything else still builds).
     pub fn secret_source(&self, lab: &Lab) -> Result<Arc<dyn hlb_builder::SecretSource>> {
-        match crate::secrets::find_identities(self.global.identity.as_deref())? {
+        match hlb::secrets::find_identities(self.global.identity.as_deref())? {
             None => Ok(Arc::new(hlb_builder::NoSecrets)),
             Some((_, ids)) => {
                 let recipients: Vec<String> = lab
@@ -147,7 +147,7 @@ impl Ctx {
                     .collect();
                 let dir =
                     hlb_secrets::SecretsDir::new(self.recipes_dir().join(lab.secrets_dir.as_str()));
-                Ok(Arc::new(crate::secrets::CliSecrets::new(
+                Ok(Arc::new(hlb::secrets::CliSecrets::new(
                     dir,
                     ids,
                     &recipients,

@@ -1,6 +1,9 @@
 //! What the `hlb` binary shares with its tests and benchmarks: the set of
-//! compilers a build uses. Everything else of the command line lives in the
+//! compilers a build uses, and the secrets a build reveals through the
+//! operator's identity. Everything else of the command line lives in the
 //! binary.
+
+pub mod secrets;
 
 use std::sync::Arc;
 

@@ -18,8 +18,8 @@ use serde_json::json;
 
 use crate::cli::{RecipientsCommand, SealingKeyCommand, SecretCommand};
 use crate::ctx::Ctx;
-use crate::secrets::find_identities;
 use crate::{Failure, Result};
+use hlb::secrets::find_identities;
 
 /// Name of the secret holding the sealed-secrets controller's private key.
 pub const SEALING_KEY: &str = "sealing-key";
