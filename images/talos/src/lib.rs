@@ -6,3 +6,7 @@
 //! - `patch`: Talos strategic-merge and RFC 6902 JSON patches.
 //! - `schematic`: Image Factory schematic ids, computed locally.
 //! - `schema`: validation against Talos's published JSON schema.
+
+pub mod patch;
+pub mod schema;
+pub mod schematic;
