@@ -85,10 +85,7 @@ fn walk(
     match &mut node.value {
         Yaml::Map(entries) => {
             if entries.iter().any(|(k, v)| is_delete_marker(k, v)) {
-                if parent != Parent::Seq
-                    && let Some(bad) = path.iter().find(|p| p.starts_with('['))
-                {
-                    let _ = bad;
+                if parent != Parent::Seq && path.iter().any(|p| p.starts_with('[')) {
                     return Err(format!(
                         "cannot delete an inner key in '{}'",
                         path.join(".")

@@ -184,7 +184,7 @@ fn decode_fixups(id: &DocumentId, root: &mut Yaml) {
     }
 }
 
-fn check_doc(reg: &Registry, what: &'static str, root: &Node) -> Result<(), PatchError> {
+fn check_doc(what: &'static str, root: &Node) -> Result<(), PatchError> {
     if !matches!(root.value, Yaml::Map(_)) {
         return Err(load_err(
             what,
@@ -195,7 +195,6 @@ fn check_doc(reg: &Registry, what: &'static str, root: &Node) -> Result<(), Patc
             ),
         ));
     }
-    let _ = reg;
     Ok(())
 }
 
@@ -219,7 +218,7 @@ impl Patch {
             if matches!(root.value, Yaml::Null) {
                 continue;
             }
-            check_doc(reg, "patch", &root)?;
+            check_doc("patch", &root)?;
             let (selectors, emptied) = delete::extract(&mut root).map_err(|m| {
                 load_err(
                     "patch",
@@ -304,7 +303,7 @@ fn load_config(text: &str) -> Result<Vec<Document>, PatchError> {
         if matches!(doc.root.value, Yaml::Null) {
             continue;
         }
-        check_doc(reg, "config", &doc.root)?;
+        check_doc("config", &doc.root)?;
         let (id, ty) = identify(reg, &doc.root).map_err(|m| load_err("config", m))?;
         let mut root = doc.root;
         decode_fixups(&id, &mut root.value);
