@@ -1,0 +1,409 @@
+//! Assembling a root filesystem from `.deb`s and a [`ContainerSpec`],
+//! without running maintainer scripts, and writing it deterministically.
+//!
+//! Steps, in this fixed order (each a pure function of the previous tree):
+//! 1. unpack every `.deb` in the caller's order onto a merged-`/usr` root
+//!    (see [`crate::unpack`] for conflicts);
+//! 2. alternatives from postinst scripts' literal `update-alternatives`
+//!    calls;
+//! 3. the dpkg database (conffile sums are of the packaged content);
+//! 4. users and groups (see [`crate::users`]);
+//! 5. declared files (replacing packaged ones), hostname, hosts, network;
+//! 6. enabled and masked units;
+//! 7. template hygiene: empty `/etc/machine-id`, no SSH host keys, no
+//!    files under `/var/log`, `/var/cache/apt`, `/var/lib/apt/lists`.
+//!
+//! Not generated: `/etc/ld.so.cache`. Debian's glibc searches the
+//! multiarch library directories without it, and systemd's private
+//! libraries are found through RUNPATH; the cache only speeds up lookups,
+//! and `ldconfig` (run by the first package trigger inside the container)
+//! would write a file whose bytes depend on directory order.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use hlb_cache::archive::{ArchiveError, ArchiveOptions, ArchiveWriter, EntryMeta};
+
+use crate::spec::ContainerSpec;
+use crate::system::{UnitError, enable_units, install_alternatives};
+use crate::tree::{Node, NodeKind, Tree, TreePath, show, split};
+use crate::unpack::{Installed, UnpackError, merged_usr_root, unpack_deb};
+use crate::users::{ADDUSER_TABLE, Accounts, User, UsersError};
+use crate::{dpkg, sbom};
+
+/// One `.deb` to install, already checked against the lock's SHA-256.
+#[derive(Debug, Clone, Copy)]
+pub struct DebInput<'a> {
+    /// Names the file in errors (its pool path or URL).
+    pub origin: &'a str,
+    /// The whole `.deb`.
+    pub bytes: &'a [u8],
+    /// Its SHA-256, hex (recorded in the SBOM).
+    pub sha256: &'a str,
+}
+
+/// Why a root filesystem could not be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AssembleError {
+    /// Unpacking a package failed.
+    #[error(transparent)]
+    Unpack(#[from] UnpackError),
+    /// Users or groups could not be created.
+    #[error(transparent)]
+    Users(#[from] UsersError),
+    /// A unit could not be enabled.
+    #[error(transparent)]
+    Unit(#[from] UnitError),
+    /// Two `.deb`s install the same package.
+    #[error("package {name} is given twice ({first} and {second})")]
+    DuplicatePackage {
+        /// Package.
+        name: String,
+        /// First .deb.
+        first: String,
+        /// Second .deb.
+        second: String,
+    },
+    /// base-passwd is not among the packages.
+    #[error("no /usr/share/base-passwd/{0}: the package set must include base-passwd")]
+    NoBasePasswd(&'static str),
+    /// A declared path is not an absolute path inside the root.
+    #[error("file {path}: {reason}")]
+    BadPath {
+        /// As declared.
+        path: String,
+        /// Why.
+        reason: &'static str,
+    },
+    /// A declared owner or group does not exist.
+    #[error("file {path}: unknown {kind} {name}")]
+    UnknownOwner {
+        /// The file.
+        path: String,
+        /// `user` or `group`.
+        kind: &'static str,
+        /// The name.
+        name: String,
+    },
+    /// Writing the archive failed.
+    #[error("writing rootfs archive: {0}")]
+    Archive(#[from] ArchiveError),
+}
+
+/// An assembled root filesystem.
+#[derive(Debug, Clone)]
+pub struct Rootfs {
+    name: String,
+    tree: Tree,
+    packages: Vec<Installed>,
+    accounts: Accounts,
+}
+
+/// Assembles a root filesystem. The result depends only on the bytes of
+/// `debs` (and their order, which should be the lock's), and on `spec`.
+pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, AssembleError> {
+    let mut tree = merged_usr_root();
+    let mut packages: Vec<Installed> = Vec::new();
+    for deb in debs {
+        let installed = unpack_deb(&mut tree, deb.bytes, deb.origin, deb.sha256)?;
+        if let Some(prev) = packages
+            .iter()
+            .zip(debs)
+            .find(|(p, _)| p.name == installed.name && p.architecture == installed.architecture)
+        {
+            return Err(AssembleError::DuplicatePackage {
+                name: installed.name,
+                first: prev.1.origin.to_owned(),
+                second: deb.origin.to_owned(),
+            });
+        }
+        packages.push(installed);
+    }
+    install_alternatives(&mut tree, &packages);
+    dpkg::write_database(&packages, &mut tree);
+    let accounts = make_accounts(&tree, &packages, spec)?;
+    for (path, text) in accounts.render() {
+        let shadow_gid = accounts.group("shadow").map(|g| g.gid);
+        let node = match (path.ends_with("shadow"), shadow_gid) {
+            (true, Some(gid)) => Node {
+                gid,
+                ..Node::file(0o640, text.into_bytes())
+            },
+            (true, None) => Node::file(0o600, text.into_bytes()),
+            (false, _) => Node::file(0o644, text.into_bytes()),
+        };
+        put(&mut tree, &path, node);
+    }
+    add_spec_files(&mut tree, &accounts, spec)?;
+    let mut units = spec.services.clone();
+    if spec.network.is_some() {
+        units.push("systemd-networkd.service".to_owned());
+    }
+    enable_units(&mut tree, &units)?;
+    for unit in &spec.masked {
+        if unit.contains('/') || unit.is_empty() {
+            return Err(AssembleError::BadPath {
+                path: unit.clone(),
+                reason: "a unit name to mask cannot contain `/`",
+            });
+        }
+        put(
+            &mut tree,
+            &format!("etc/systemd/system/{unit}"),
+            Node::symlink("/dev/null"),
+        );
+    }
+    clean(&mut tree);
+    Ok(Rootfs {
+        name: spec.hostname.clone(),
+        tree,
+        packages,
+        accounts,
+    })
+}
+
+fn put(tree: &mut Tree, path: &str, node: Node) {
+    if let Some(p) = split(path) {
+        let p = tree.resolve_parent(&p).unwrap_or(p);
+        tree.insert(p, node);
+    }
+}
+
+fn read(tree: &Tree, path: &str) -> Option<String> {
+    let p = tree.resolve_all(&split(path)?)?;
+    match &tree.get(&p)?.kind {
+        NodeKind::File(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        _ => None,
+    }
+}
+
+fn make_accounts(
+    tree: &Tree,
+    packages: &[Installed],
+    spec: &ContainerSpec,
+) -> Result<Accounts, AssembleError> {
+    let mut accounts = Accounts::default();
+    let passwd = read(tree, "usr/share/base-passwd/passwd.master")
+        .ok_or(AssembleError::NoBasePasswd("passwd.master"))?;
+    let group = read(tree, "usr/share/base-passwd/group.master")
+        .ok_or(AssembleError::NoBasePasswd("group.master"))?;
+    accounts.load_masters(&passwd, &group)?;
+    for dir in ["usr/lib/sysusers.d"] {
+        let Some(d) = split(dir).and_then(|d| tree.resolve_all(&d)) else {
+            continue;
+        };
+        for name in tree.children(&d) {
+            if !name.ends_with(".conf") {
+                continue;
+            }
+            let file = format!("{dir}/{name}");
+            if let Some(text) = read(tree, &file) {
+                accounts.apply_sysusers(&format!("/{file}"), &text)?;
+            }
+        }
+    }
+    let names: BTreeSet<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    for entry in ADDUSER_TABLE.iter().filter(|e| names.contains(e.package)) {
+        accounts.add_user(
+            User {
+                name: entry.user.to_owned(),
+                uid: u32::MAX,
+                gid: 0,
+                gecos: entry.gecos.to_owned(),
+                home: entry.home.to_owned(),
+                shell: "/usr/sbin/nologin".to_owned(),
+            },
+            None,
+        )?;
+    }
+    accounts.apply_spec(&spec.groups, &spec.users)?;
+    Ok(accounts)
+}
+
+fn add_spec_files(
+    tree: &mut Tree,
+    accounts: &Accounts,
+    spec: &ContainerSpec,
+) -> Result<(), AssembleError> {
+    for f in &spec.files {
+        let bad = |reason| AssembleError::BadPath {
+            path: f.path.clone(),
+            reason,
+        };
+        if !f.path.starts_with('/') {
+            return Err(bad("not an absolute path"));
+        }
+        let path = split(&f.path).ok_or_else(|| bad("has a `..` component"))?;
+        if path.is_empty() {
+            return Err(bad("is the root directory"));
+        }
+        let unknown = |kind, name: &str| AssembleError::UnknownOwner {
+            path: f.path.clone(),
+            kind,
+            name: name.to_owned(),
+        };
+        let uid = accounts
+            .user(&f.owner)
+            .ok_or_else(|| unknown("user", &f.owner))?
+            .uid;
+        let gid = accounts
+            .group(&f.group)
+            .ok_or_else(|| unknown("group", &f.group))?
+            .gid;
+        let resolved = tree
+            .resolve_parent(&path)
+            .ok_or_else(|| bad("a parent is not a directory"))?;
+        if tree.get(&resolved).is_some_and(|n| n.kind == NodeKind::Dir) {
+            return Err(bad("is a directory in the packages"));
+        }
+        tree.insert(
+            resolved,
+            Node {
+                uid,
+                gid,
+                ..Node::file(f.mode & 0o7777, f.content.clone())
+            },
+        );
+    }
+    put(
+        tree,
+        "etc/hostname",
+        Node::file(0o644, format!("{}\n", spec.hostname).into_bytes()),
+    );
+    put(
+        tree,
+        "etc/hosts",
+        Node::file(
+            0o644,
+            format!(
+                "127.0.0.1\tlocalhost\n127.0.1.1\t{}\n::1\t\tlocalhost ip6-localhost ip6-loopback\n",
+                spec.hostname
+            )
+            .into_bytes(),
+        ),
+    );
+    if let Some(net) = &spec.network {
+        let mut text = format!(
+            "[Match]\nName={}\n\n[Network]\nAddress={}\n",
+            net.interface, net.address
+        );
+        if let Some(gw) = &net.gateway {
+            text.push_str(&format!("Gateway={gw}\n"));
+        }
+        for dns in &net.dns {
+            text.push_str(&format!("DNS={dns}\n"));
+        }
+        put(
+            tree,
+            &format!("etc/systemd/network/10-{}.network", net.interface),
+            Node::file(0o644, text.into_bytes()),
+        );
+        let resolv: String = net
+            .dns
+            .iter()
+            .map(|d| format!("nameserver {d}\n"))
+            .collect();
+        put(
+            tree,
+            "etc/resolv.conf",
+            Node::file(0o644, resolv.into_bytes()),
+        );
+    }
+    Ok(())
+}
+
+/// Files a template must not carry, and the directories it must have.
+fn clean(tree: &mut Tree) {
+    let doomed: Vec<TreePath> = tree
+        .iter()
+        .filter(|(k, n)| {
+            let s = k.join("/");
+            let under = |dir: &str| s.starts_with(dir) && n.kind != NodeKind::Dir;
+            (s.starts_with("etc/ssh/ssh_host_"))
+                || under("var/log/")
+                || under("var/cache/apt/")
+                || under("var/lib/apt/lists/")
+                || s == "var/lib/dbus/machine-id"
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in doomed {
+        tree.remove(&k);
+    }
+    put(tree, "etc/machine-id", Node::file(0o444, Vec::new()));
+    for (dir, mode) in [
+        ("dev", 0o755),
+        ("proc", 0o555),
+        ("root", 0o700),
+        ("run", 0o755),
+        ("sys", 0o555),
+        ("tmp", 0o1777),
+        ("var/tmp", 0o1777),
+    ] {
+        if let Some(p) = split(dir)
+            && tree.get(&p).is_none()
+        {
+            tree.insert(p, Node::dir(mode));
+        }
+    }
+}
+
+impl Rootfs {
+    /// The installed packages, in installation order.
+    pub fn packages(&self) -> &[Installed] {
+        &self.packages
+    }
+
+    /// The accounts created.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The node at an absolute path, following symlinks in parents.
+    pub fn node(&self, path: &str) -> Option<&Node> {
+        let p = self.tree.resolve_parent(&split(path)?)?;
+        self.tree.get(&p)
+    }
+
+    /// Every path in the tree, absolute, in archive order.
+    pub fn paths(&self) -> impl Iterator<Item = String> + '_ {
+        self.tree.iter().map(|(k, _)| show(k))
+    }
+
+    /// Writes `rootfs.tar.zst` content: `./`, then every node as
+    /// `./path`, with the tree's modes and numeric owners and the options'
+    /// fixed mtime.
+    pub fn write_tar_zst<W: Write>(&self, w: W, opts: ArchiveOptions) -> Result<W, AssembleError> {
+        let mut a = ArchiveWriter::new(w, opts)?;
+        a.add_dir(
+            ".",
+            &EntryMeta {
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+            },
+        )?;
+        for (path, node) in self.tree.iter() {
+            let name = format!("./{}", path.join("/"));
+            let meta = EntryMeta {
+                mode: node.mode,
+                uid: node.uid,
+                gid: node.gid,
+            };
+            match &node.kind {
+                NodeKind::Dir => a.add_dir(&name, &meta)?,
+                NodeKind::File(bytes) => a.add_file(&name, &meta, bytes)?,
+                NodeKind::Symlink(target) => a.add_symlink(&name, &meta, target)?,
+            }
+        }
+        Ok(a.finish()?)
+    }
+
+    /// The CycloneDX SBOM, pretty-printed with a trailing newline.
+    pub fn sbom_json(&self) -> String {
+        let doc = sbom::cyclonedx(&self.name, &self.packages);
+        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
