@@ -7,6 +7,9 @@
 //! - `schematic`: Image Factory schematic ids, computed locally.
 //! - `schema`: validation against Talos's published JSON schema.
 
+pub mod bundle;
+// `gen` is a reserved word in edition 2024: callers write `hlb_talos::r#gen`.
+pub mod r#gen;
 pub mod patch;
 pub mod schema;
 pub mod schematic;
