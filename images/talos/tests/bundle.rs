@@ -351,3 +351,41 @@ fn der_encoding_is_stable() {
     let der = cert.to_der().unwrap();
     assert_eq!(Certificate::from_der(&der).unwrap(), cert);
 }
+
+#[test]
+fn hand_built_bundles_are_validated_too() {
+    let mut bundle = generated(4);
+    bundle.cluster.secret.clear();
+    bundle.certs.os.key.clear();
+    bundle.secrets.secretbox_encryption_secret = None;
+    bundle.secrets.bootstrap_token = "not-a-token".into();
+    let err = bundle.validate().unwrap_err().to_string();
+    insta::assert_snapshot!(err, @r"
+    invalid secrets bundle (4 problems):
+      - cluster.secret: is required
+      - certs.os.key: is required
+      - secrets: one of secretboxencryptionsecret, aescbcencryptionsecret is required
+      - secrets.bootstraptoken: must look like `abcdef.0123456789abcdef` ([0-9a-z]{6}.[0-9a-z]{16})
+    ");
+}
+
+#[test]
+fn debug_output_never_shows_secrets() {
+    let bundle = generated(5);
+    let debug = format!("{bundle:?}");
+    for secret in [
+        bundle.cluster.secret.as_str(),
+        bundle.secrets.bootstrap_token.as_str(),
+        bundle.trustd_info.token.as_str(),
+        bundle
+            .secrets
+            .secretbox_encryption_secret
+            .as_deref()
+            .unwrap(),
+        bundle.certs.os.key.as_str(),
+        bundle.certs.k8s_service_account.key.as_str(),
+    ] {
+        assert!(!debug.contains(secret), "{debug}");
+    }
+    assert!(debug.contains(&bundle.cluster.id));
+}

@@ -43,7 +43,7 @@ pub struct SecretsBundle {
 }
 
 /// Cluster identity: `id` is base64url of 32 random bytes, `secret` base64 of 32.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClusterSecrets {
     pub id: String,
     pub secret: String,
@@ -51,7 +51,7 @@ pub struct ClusterSecrets {
 
 /// Kubernetes secrets. Exactly one of the two encryption secrets is set:
 /// secretbox for every contract after v1.2, AES-CBC before.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Secrets {
     #[serde(rename = "bootstraptoken")]
     pub bootstrap_token: String,
@@ -70,7 +70,7 @@ pub struct Secrets {
 }
 
 /// The token nodes use to request certificates from trustd.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TrustdInfo {
     pub token: String,
 }
@@ -110,6 +110,41 @@ impl std::fmt::Debug for CertAndKey {
         f.debug_struct("CertAndKey")
             .field("crt", &format_args!("<{} bytes of PEM>", self.crt.len()))
             .field("key", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ClusterSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The id is public (nodes advertise it); the secret is not.
+        f.debug_struct("ClusterSecrets")
+            .field("id", &self.id)
+            .field("secret", &format_args!("<redacted>"))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |o: &Option<String>| if o.is_some() { "<redacted>" } else { "none" };
+        f.debug_struct("Secrets")
+            .field("bootstrap_token", &format_args!("<redacted>"))
+            .field(
+                "aescbc_encryption_secret",
+                &format_args!("{}", set(&self.aescbc_encryption_secret)),
+            )
+            .field(
+                "secretbox_encryption_secret",
+                &format_args!("{}", set(&self.secretbox_encryption_secret)),
+            )
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TrustdInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustdInfo")
+            .field("token", &format_args!("<redacted>"))
             .finish()
     }
 }

@@ -27,7 +27,7 @@ use x509_cert::builder::{Builder as _, CertificateBuilder, Profile};
 use x509_cert::der::asn1::{Any, BitString, GeneralizedTime, SetOfVec};
 use x509_cert::der::pem::LineEnding;
 use x509_cert::der::referenced::OwnedToRef as _;
-use x509_cert::der::{Decode as _, Encode as _, EncodePem as _, Tag};
+use x509_cert::der::{Decode as _, EncodePem as _, Tag};
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
     SubjectKeyIdentifier,
@@ -438,10 +438,4 @@ where
         }
     }
     Ok(())
-}
-
-/// Encode DER bytes of anything encodable (used by tests and callers that
-/// need a certificate's DER form).
-pub fn to_der(cert: &Certificate) -> Result<Vec<u8>, PkiError> {
-    cert.to_der().map_err(build_err)
 }
