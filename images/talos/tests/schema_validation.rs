@@ -89,17 +89,3 @@ fn unknown_kinds_and_contracts() {
     assert_eq!(Contract::parse("v1.13.9"), Some(Contract::V1_13));
     assert_eq!(Contract::parse("v1.11"), None);
 }
-
-#[test]
-#[ignore = "diagnostic: prints every violation of the golden configs"]
-fn dump_golden_violations() {
-    for version in ["v1.12", "v1.13", "v1.14"] {
-        for case in CASES {
-            if let Err(e) =
-                validate_config(Contract::parse(version).unwrap(), &golden(version, case))
-            {
-                println!("{version}/{case}: {e}");
-            }
-        }
-    }
-}
