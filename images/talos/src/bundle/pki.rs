@@ -408,11 +408,8 @@ where
                 KeyUsages::DigitalSignature | KeyUsages::KeyCertSign,
             ))
             .map_err(build_err)?;
-            b.add_extension(&ExtendedKeyUsage(vec![
-                OID_KP_SERVER_AUTH,
-                OID_KP_CLIENT_AUTH,
-            ]))
-            .map_err(build_err)?;
+            b.add_extension(&Eku(vec![OID_KP_SERVER_AUTH, OID_KP_CLIENT_AUTH]))
+                .map_err(build_err)?;
             b.add_extension(&BasicConstraints {
                 ca: true,
                 path_len_constraint: None,
@@ -423,7 +420,7 @@ where
         CertKind::Client => {
             b.add_extension(&KeyUsage(KeyUsages::DigitalSignature.into()))
                 .map_err(build_err)?;
-            b.add_extension(&ExtendedKeyUsage(vec![OID_KP_CLIENT_AUTH]))
+            b.add_extension(&Eku(vec![OID_KP_CLIENT_AUTH]))
                 .map_err(build_err)?;
             if let Some(id) = aki {
                 let key_identifier =
@@ -438,4 +435,29 @@ where
         }
     }
     Ok(())
+}
+
+/// Extended key usage, non-critical as Go writes it (x509-cert would mark
+/// it critical).
+struct Eku(Vec<x509_cert::der::oid::ObjectIdentifier>);
+
+impl x509_cert::der::oid::AssociatedOid for Eku {
+    const OID: x509_cert::der::oid::ObjectIdentifier =
+        x509_cert::der::oid::db::rfc5280::ID_CE_EXT_KEY_USAGE;
+}
+
+impl x509_cert::der::Encode for Eku {
+    fn encoded_len(&self) -> x509_cert::der::Result<x509_cert::der::Length> {
+        ExtendedKeyUsage(self.0.clone()).encoded_len()
+    }
+
+    fn encode(&self, writer: &mut impl x509_cert::der::Writer) -> x509_cert::der::Result<()> {
+        ExtendedKeyUsage(self.0.clone()).encode(writer)
+    }
+}
+
+impl x509_cert::ext::AsExtension for Eku {
+    fn critical(&self, _subject: &Name, _extensions: &[x509_cert::ext::Extension]) -> bool {
+        false
+    }
 }
