@@ -254,3 +254,36 @@ fn generated_configs_validate_against_talos_schema() {
         }
     }
 }
+
+#[test]
+fn registry_tls_documents_follow_the_mirrors_sorted_by_name() {
+    let b = bundle();
+    let options = GenOptions {
+        registry_mirrors: BTreeMap::from([
+            ("quay.io".to_string(), vec!["https://q.mirror".to_string()]),
+            (
+                "docker.io".to_string(),
+                vec!["https://d1".to_string(), "https://d2".to_string()],
+            ),
+        ]),
+        registry_ca_certs: BTreeMap::from([(
+            "q.mirror".to_string(),
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".to_string(),
+        )]),
+        registry_insecure: ["d1".to_string(), "q.mirror".to_string()].into(),
+        ..GenOptions::default()
+    };
+    for contract in CONTRACTS {
+        let text = generate(&b, contract, options.clone(), Role::Worker);
+        let start = text
+            .find("kind: RegistryMirrorConfig")
+            .expect("mirror documents");
+        let end = text
+            .find("kind: HostnameConfig")
+            .expect("hostname document");
+        insta::assert_snapshot!(format!("registry_docs_{contract}"), &text[start..end]);
+        if let Err(e) = hlb_talos::schema::validate_config(contract, &text) {
+            panic!("{contract}: {e}");
+        }
+    }
+}

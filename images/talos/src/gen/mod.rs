@@ -24,7 +24,7 @@ pub mod classic;
 mod k8s;
 pub mod multidoc;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hlb_images::yaml::{Style, Yaml, emit_documents};
 
@@ -82,6 +82,12 @@ pub struct GenOptions {
     /// `--registry-mirror NAME=URL`: mirror endpoints per registry, one
     /// `RegistryMirrorConfig` document each, sorted by registry.
     pub registry_mirrors: BTreeMap<String, Vec<String>>,
+    /// `config.WithRegistryCACert`: a PEM CA per registry endpoint host
+    /// (`RegistryTLSConfig.ca`).
+    pub registry_ca_certs: BTreeMap<String, String>,
+    /// `config.WithRegistryInsecureSkipVerify`: endpoint hosts whose TLS
+    /// certificate is not verified (`RegistryTLSConfig.insecureSkipVerify`).
+    pub registry_insecure: BTreeSet<String>,
     /// Pod CIDRs; empty is `10.244.0.0/16`.
     pub pod_subnets: Vec<String>,
     /// Service CIDRs; empty is `10.96.0.0/12`.
@@ -222,8 +228,30 @@ pub fn generate_config(input: &GenInput<'_>, role: Role) -> Result<String, GenEr
     Ok(render(&generate(input, role)?))
 }
 
-/// The `RegistryMirrorConfig` documents (both layouts).
-pub(crate) fn registry_mirror_docs(c: &Checked<'_>) -> Vec<Yaml> {
+/// The `RegistryMirrorConfig` then `RegistryTLSConfig` documents (both
+/// layouts), each kind sorted by name as Talos sorts them.
+pub(crate) fn registry_docs(c: &Checked<'_>) -> Vec<Yaml> {
+    let o = &c.input.options;
+    let mut docs = registry_mirror_docs(c);
+    let hosts: BTreeSet<&String> = o
+        .registry_ca_certs
+        .keys()
+        .chain(o.registry_insecure.iter())
+        .collect();
+    for host in hosts {
+        let mut rest = vec![("name", Yaml::str(host.as_str()))];
+        if let Some(ca) = o.registry_ca_certs.get(host) {
+            rest.push(("ca", Yaml::str(ca)));
+        }
+        if o.registry_insecure.contains(host) {
+            rest.push(("insecureSkipVerify", Yaml::Bool(true)));
+        }
+        docs.push(doc("RegistryTLSConfig", rest));
+    }
+    docs
+}
+
+fn registry_mirror_docs(c: &Checked<'_>) -> Vec<Yaml> {
     c.input
         .options
         .registry_mirrors

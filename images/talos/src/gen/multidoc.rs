@@ -9,7 +9,7 @@
 use hlb_images::yaml::Yaml;
 
 use super::k8s::{self, image};
-use super::{Checked, Role, doc, go_string_map, registry_mirror_docs};
+use super::{Checked, Role, doc, go_string_map, registry_docs};
 
 /// All documents for `role`.
 pub(crate) fn documents(c: &Checked<'_>, role: Role) -> Vec<Yaml> {
@@ -89,7 +89,7 @@ pub(crate) fn documents(c: &Checked<'_>, role: Role) -> Vec<Yaml> {
         "SecurityProfileConfig",
         [("workloadIsolation", Yaml::Bool(true))],
     ));
-    docs.extend(registry_mirror_docs(c));
+    docs.extend(registry_docs(c));
     docs.push(doc("HostnameConfig", [("auto", Yaml::str("stable"))]));
 
     // Kubernetes, all roles.
