@@ -31,3 +31,6 @@ pub mod users;
 
 pub use assemble::{AssembleError, DebInput, Rootfs, assemble};
 pub use spec::{ContainerSpec, FileSpec, GroupSpec, NetworkSpec, UserSpec};
+
+#[cfg(test)]
+mod assemble_tests;

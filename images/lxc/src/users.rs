@@ -40,14 +40,12 @@ pub struct AdduserEntry {
 /// other scripts of the tested sets create are covered elsewhere: `_apt`
 /// and `www-data` are in base-passwd's master files, `messagebus` in
 /// dbus's sysusers.d file.
-pub const ADDUSER_TABLE: &[AdduserEntry] = &[
-    AdduserEntry {
-        package: "dnsdist",
-        user: "_dnsdist",
-        home: "/nonexistent",
-        gecos: "dnsdist",
-    },
-];
+pub const ADDUSER_TABLE: &[AdduserEntry] = &[AdduserEntry {
+    package: "dnsdist",
+    user: "_dnsdist",
+    home: "/nonexistent",
+    gecos: "dnsdist",
+}];
 
 /// A passwd entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,8 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::lxc::{Bridge, Container, Mode, dns_query};
+use common::lxc::{Bridge, Container, Mode, answers_icmp, dns_query};
+use hlb_lxc::{ContainerSpec, NetworkSpec};
 
 /// One boot at a time: the machine has two cores.
 static BOOT: Mutex<()> = Mutex::new(());
@@ -81,4 +82,40 @@ fn a_service_that_cannot_start_shows_as_degraded() {
     let active = ct.attach(&["systemctl", "is-active", "dnsdist.service"]);
     assert!(!active.status.success(), "{}", ct.diagnostics());
     assert!(dns_query(bridge.container_ip(), "anything.example").is_err());
+}
+
+#[test]
+fn minimal_systemd_template_boots_with_its_own_network_config() {
+    let debs = common::download(&common::closure(&[]));
+    let _one = BOOT.lock().unwrap_or_else(|e| e.into_inner());
+    let bridge = Bridge::new();
+    let mut spec = ContainerSpec::new("min1");
+    spec.network = Some(NetworkSpec {
+        interface: "eth0".to_owned(),
+        address: format!("{}/24", bridge.container_ip()),
+        gateway: Some(format!("10.200.{}.1", bridge.subnet)),
+        dns: vec![format!("10.200.{}.1", bridge.subnet)],
+    });
+    let rootfs = common::build(&debs, &spec);
+    let work = tempfile::tempdir().unwrap();
+    let archive = common::write_archive(&rootfs, work.path());
+    // Nothing answers before the container exists.
+    assert!(!answers_icmp(bridge.container_ip()));
+    let ct = Container::boot_with(&archive, &bridge, Mode::Privileged, false);
+    let health = ct.health(&["systemd-networkd.service"], Duration::from_secs(60));
+    assert_eq!(health, Ok(()), "{}", ct.diagnostics());
+    assert_eq!(ct.sh("hostname"), "min1");
+    let mut up = false;
+    for _ in 0..20 {
+        up = answers_icmp(bridge.container_ip());
+        if up {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(
+        up,
+        "eth0 configured by systemd-networkd: {}",
+        ct.diagnostics()
+    );
 }

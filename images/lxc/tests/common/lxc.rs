@@ -112,6 +112,12 @@ impl Container {
     /// Extracts `archive` (a rootfs tar.zst) and starts the container on
     /// `bridge`.
     pub fn boot(archive: &Path, bridge: &Bridge, mode: Mode) -> Container {
+        Container::boot_with(archive, bridge, mode, true)
+    }
+
+    /// [`Container::boot`]; with `lxc_address` false, LXC leaves eth0
+    /// unconfigured and the template's own network config must set it.
+    pub fn boot_with(archive: &Path, bridge: &Bridge, mode: Mode, lxc_address: bool) -> Container {
         let dir = tempfile::Builder::new()
             .prefix("hlb-lxc-")
             .tempdir_in("/tmp")
@@ -143,13 +149,17 @@ impl Container {
              lxc.net.0.type = veth\n\
              lxc.net.0.link = {bridge}\n\
              lxc.net.0.flags = up\n\
-             lxc.net.0.name = eth0\n\
-             lxc.net.0.ipv4.address = {ip}/24\n",
+             lxc.net.0.name = eth0\n",
             name = container.name,
             rootfs = rootfs.display(),
             bridge = bridge.name,
-            ip = bridge.container_ip(),
         );
+        if lxc_address {
+            config.push_str(&format!(
+                "lxc.net.0.ipv4.address = {}/24\n",
+                bridge.container_ip()
+            ));
+        }
         if mode == Mode::Unprivileged {
             shift_ids(&rootfs, SHIFT);
             config.push_str(&format!(
@@ -308,6 +318,22 @@ fn shift_ids(root: &Path, by: u32) {
         }
     }
     walk(root, by);
+}
+
+/// Whether `ip` has this address up: a UDP datagram to a closed port is
+/// answered with ICMP port unreachable, which Linux reports on a connected
+/// socket as `ConnectionRefused`.
+pub fn answers_icmp(ip: Ipv4Addr) -> bool {
+    let Ok(socket) = UdpSocket::bind("0.0.0.0:0") else {
+        return false;
+    };
+    if socket.connect((ip, 9)).is_err() {
+        return false;
+    }
+    let _ = socket.set_read_timeout(Some(Duration::from_secs(1)));
+    let _ = socket.send(b"probe");
+    let mut buf = [0u8; 16];
+    matches!(socket.recv(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
 }
 
 /// Sends one DNS query for `name` (type A) and returns the answers'

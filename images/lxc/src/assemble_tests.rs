@@ -1,0 +1,318 @@
+//! Assembly rules on synthetic `.deb`s built here: conflicts, sharing,
+//! `Replaces`, declared files and owners, and the bad inputs the issue
+//! lists.
+
+use std::io::Write;
+
+use hlb_cache::archive::ArchiveOptions;
+
+use crate::spec::{ContainerSpec, FileSpec, UserSpec};
+use crate::tree::NodeKind;
+use crate::{AssembleError, DebInput, assemble};
+
+enum Item<'a> {
+    Dir(&'a str),
+    File(&'a str, &'a [u8]),
+    Link(&'a str, &'a str),
+}
+
+fn tarball(items: &[Item<'_>]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for item in items {
+        let mut h = tar::Header::new_gnu();
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(1);
+        match item {
+            Item::Dir(p) => {
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_mode(0o755);
+                h.set_size(0);
+                b.append_data(&mut h, format!("./{p}"), &[][..]).unwrap();
+            }
+            Item::File(p, content) => {
+                h.set_entry_type(tar::EntryType::Regular);
+                h.set_mode(0o644);
+                h.set_size(content.len() as u64);
+                b.append_data(&mut h, format!("./{p}"), *content).unwrap();
+            }
+            Item::Link(p, target) => {
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_mode(0o777);
+                h.set_size(0);
+                b.append_link(&mut h, format!("./{p}"), target).unwrap();
+            }
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+fn ar_member(out: &mut Vec<u8>, name: &str, data: &[u8]) {
+    writeln!(
+        out,
+        "{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`",
+        name,
+        0,
+        0,
+        0,
+        "100644",
+        data.len()
+    )
+    .unwrap();
+    out.extend_from_slice(data);
+    if data.len() % 2 == 1 {
+        out.push(b'\n');
+    }
+}
+
+/// A `.deb` with a control paragraph (`extra` fields appended) and data.
+fn deb(name: &str, extra: &str, items: &[Item<'_>]) -> Vec<u8> {
+    let control = format!(
+        "Package: {name}\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@example.org>\n{extra}Description: test\n"
+    );
+    let control_tar = tarball(&[Item::File("control", control.as_bytes())]);
+    let mut out = b"!<arch>\n".to_vec();
+    ar_member(&mut out, "debian-binary", b"2.0\n");
+    ar_member(&mut out, "control.tar", &control_tar);
+    ar_member(&mut out, "data.tar", &tarball(items));
+    out
+}
+
+const PASSWD: &[u8] = b"root:*:0:0:root:/root:/bin/bash\n";
+const GROUP: &[u8] = b"root:*:0:\nshadow:*:42:\n";
+
+fn base_passwd() -> Vec<u8> {
+    deb(
+        "base-passwd",
+        "",
+        &[
+            Item::Dir(""),
+            Item::Dir("usr"),
+            Item::Dir("usr/share"),
+            Item::Dir("usr/share/base-passwd"),
+            Item::File("usr/share/base-passwd/passwd.master", PASSWD),
+            Item::File("usr/share/base-passwd/group.master", GROUP),
+            Item::Dir("bin"),
+            Item::File("bin/true", b"ELF"),
+        ],
+    )
+}
+
+fn build(debs: &[(&str, Vec<u8>)], spec: &ContainerSpec) -> Result<crate::Rootfs, AssembleError> {
+    let inputs: Vec<DebInput<'_>> = debs
+        .iter()
+        .map(|(origin, bytes)| DebInput {
+            origin,
+            bytes,
+            sha256: "00",
+        })
+        .collect();
+    assemble(&inputs, spec)
+}
+
+fn content(fs: &crate::Rootfs, path: &str) -> String {
+    match &fs
+        .node(path)
+        .unwrap_or_else(|| panic!("{path} missing"))
+        .kind
+    {
+        NodeKind::File(b) => String::from_utf8_lossy(b).into_owned(),
+        k => panic!("{path} is {k:?}"),
+    }
+}
+
+#[test]
+fn merged_usr_shared_identical_files_and_replaces() {
+    let a = deb(
+        "alpha",
+        "",
+        &[
+            Item::Dir("etc"),
+            Item::File("etc/same", b"x"),
+            Item::File("etc/moved", b"old"),
+        ],
+    );
+    let b = deb(
+        "beta",
+        "Replaces: alpha (<< 2)\n",
+        &[
+            Item::Dir("etc"),
+            Item::File("etc/same", b"x"),
+            Item::File("etc/moved", b"new"),
+        ],
+    );
+    let fs = build(
+        &[
+            ("base-passwd.deb", base_passwd()),
+            ("a.deb", a),
+            ("b.deb", b),
+        ],
+        &ContainerSpec::new("t"),
+    )
+    .unwrap();
+    assert_eq!(content(&fs, "/usr/bin/true"), "ELF");
+    assert_eq!(
+        fs.node("/bin").map(|n| n.kind.clone()),
+        Some(NodeKind::Symlink("usr/bin".into()))
+    );
+    assert_eq!(content(&fs, "/etc/moved"), "new");
+    let same = fs.node("/etc/same").unwrap();
+    assert_eq!(same.owners.iter().collect::<Vec<_>>(), ["alpha", "beta"]);
+    // The dpkg list keeps the package's own paths.
+    let list = content(&fs, "/var/lib/dpkg/info/base-passwd.list");
+    assert!(list.starts_with("/.\n/usr\n"), "{list}");
+    assert!(list.contains("\n/bin/true\n"), "{list}");
+    let status = content(&fs, "/var/lib/dpkg/status");
+    assert!(
+        status.starts_with("Package: alpha\nStatus: install ok installed\nVersion: 1.0\n"),
+        "{status}"
+    );
+    assert_eq!(content(&fs, "/etc/hostname"), "t\n");
+    assert_eq!(content(&fs, "/etc/machine-id"), "");
+    assert_eq!(
+        fs.node("/etc/systemd/system/sys-kernel-debug.mount")
+            .map(|n| n.kind.clone()),
+        Some(NodeKind::Symlink("/dev/null".into()))
+    );
+}
+
+#[test]
+fn conflicting_files_name_both_packages_and_the_path() {
+    let a = deb("alpha", "", &[Item::Dir("etc"), Item::File("etc/x", b"1")]);
+    let b = deb("beta", "", &[Item::Dir("etc"), Item::File("etc/x", b"2")]);
+    let e = build(
+        &[
+            ("base-passwd.deb", base_passwd()),
+            ("a.deb", a),
+            ("b.deb", b),
+        ],
+        &ContainerSpec::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "file conflict at /etc/x: alpha and beta both ship it, with different content"
+    );
+    // A file where another package has a directory is a conflict too.
+    let c = deb("gamma", "", &[Item::Dir("etc"), Item::Link("etc/d", "x")]);
+    let d = deb("delta", "", &[Item::Dir("etc"), Item::Dir("etc/d")]);
+    let e = build(&[("c.deb", c), ("d.deb", d)], &ContainerSpec::new("t")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("file conflict at /etc/d: gamma and delta"),
+        "{e}"
+    );
+}
+
+#[test]
+fn declared_files_users_and_bad_paths() {
+    let mut spec = ContainerSpec::new("t");
+    spec.users = vec![UserSpec::system("svc")];
+    spec.files = vec![FileSpec {
+        owner: "svc".into(),
+        group: "svc".into(),
+        ..FileSpec::root("/etc/svc/conf", 0o600, "k=v\n")
+    }];
+    let fs = build(&[("base-passwd.deb", base_passwd())], &spec).unwrap();
+    let node = fs.node("/etc/svc/conf").unwrap();
+    let svc = fs.accounts().user("svc").unwrap();
+    assert_eq!((node.uid, node.gid, node.mode), (svc.uid, svc.gid, 0o600));
+    assert_eq!(svc.uid, 999);
+    let shadow = fs.node("/etc/shadow").unwrap();
+    assert_eq!((shadow.mode, shadow.gid), (0o640, 42));
+
+    for (path, owner, expected) in [
+        (
+            "etc/relative",
+            "root",
+            "file etc/relative: not an absolute path",
+        ),
+        (
+            "/etc/../../x",
+            "root",
+            "file /etc/../../x: has a `..` component",
+        ),
+        (
+            "/etc/x",
+            "nobody-here",
+            "file /etc/x: unknown user nobody-here",
+        ),
+        (
+            "/usr/bin/true/x",
+            "root",
+            "file /usr/bin/true/x: a parent is not a directory",
+        ),
+    ] {
+        let mut spec = ContainerSpec::new("t");
+        spec.files = vec![FileSpec {
+            owner: owner.into(),
+            ..FileSpec::root(path, 0o644, "")
+        }];
+        let e = build(&[("base-passwd.deb", base_passwd())], &spec).unwrap_err();
+        assert_eq!(e.to_string(), expected);
+    }
+    let mut spec = ContainerSpec::new("t");
+    spec.services = vec!["missing.service".into()];
+    let e = build(&[("base-passwd.deb", base_passwd())], &spec).unwrap_err();
+    assert!(
+        e.to_string().contains("cannot enable missing.service"),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_packages_and_missing_base_passwd_are_refused() {
+    let e = build(
+        &[("one.deb", base_passwd()), ("two.deb", base_passwd())],
+        &ContainerSpec::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "package base-passwd is given twice (one.deb and two.deb)"
+    );
+    let e = build(
+        &[("a.deb", deb("alpha", "", &[]))],
+        &ContainerSpec::new("t"),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("must include base-passwd"), "{e}");
+    let e = build(
+        &[("junk.deb", b"not a deb".to_vec())],
+        &ContainerSpec::new("t"),
+    )
+    .unwrap_err();
+    assert!(e.to_string().starts_with("junk.deb"), "{e}");
+}
+
+#[test]
+fn archive_bytes_depend_only_on_inputs() {
+    let debs = [("base-passwd.deb", base_passwd())];
+    let spec = ContainerSpec::new("t");
+    let opts = ArchiveOptions {
+        mtime: 7,
+        zstd_level: 3,
+    };
+    let a = build(&debs, &spec)
+        .unwrap()
+        .write_tar_zst(Vec::new(), opts)
+        .unwrap();
+    let b = build(&debs, &spec)
+        .unwrap()
+        .write_tar_zst(Vec::new(), opts)
+        .unwrap();
+    assert_eq!(a, b);
+    let c = build(&debs, &ContainerSpec::new("u"))
+        .unwrap()
+        .write_tar_zst(Vec::new(), opts)
+        .unwrap();
+    assert_ne!(a, c, "the hostname is an input");
+    let mut tar = tar::Archive::new(zstd::stream::read::Decoder::new(&a[..]).unwrap());
+    let names: Vec<String> = tar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names[0], "./");
+    assert!(names.iter().all(|n| n.starts_with("./")));
+}
