@@ -287,3 +287,27 @@ fn registry_tls_documents_follow_the_mirrors_sorted_by_name() {
         }
     }
 }
+
+#[test]
+fn output_is_already_in_talos_encoding_order() {
+    // Re-encoding (decode into Talos's types, encode again, as the patch
+    // engine does) must not move anything, for option combinations the
+    // goldens do not cover either.
+    let b = bundle();
+    let extra = GenOptions {
+        install_image: "factory.talos.dev/installer/abc:v1.13.0".into(),
+        registry_insecure: ["ghcr.io.my-mirror.com".to_string()].into(),
+        pod_subnets: vec!["10.0.0.0/16".into(), "fd00::/56".into()],
+        ..overrides()
+    };
+    for contract in CONTRACTS {
+        for options in [GenOptions::default(), overrides(), extra.clone()] {
+            for role in [Role::ControlPlane, Role::Worker] {
+                let ours = generate(&b, contract, options.clone(), role);
+                let again = hlb_talos::patch::reencode(&ours)
+                    .unwrap_or_else(|e| panic!("{contract} {role:?}: {e}"));
+                assert_same(&format!("{contract} {role:?} re-encoded"), &ours, &again);
+            }
+        }
+    }
+}
