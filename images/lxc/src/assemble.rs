@@ -21,6 +21,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use hlb_cache::archive::{ArchiveError, ArchiveOptions, ArchiveWriter, EntryMeta};
 
@@ -88,6 +89,48 @@ pub enum AssembleError {
     /// Writing the archive failed.
     #[error("writing rootfs archive: {0}")]
     Archive(#[from] ArchiveError),
+    /// Writing an output file failed.
+    #[error("writing {}: {source}", path.display())]
+    Output {
+        /// The file.
+        path: PathBuf,
+        /// Underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// File name of the template archive in an output directory.
+pub const ROOTFS_FILE: &str = "rootfs.tar.zst";
+/// File name of the SBOM in an output directory.
+pub const SBOM_FILE: &str = "sbom.cdx.json";
+
+/// Writes `path` through a temporary file in the same directory: `fill`
+/// writes the content, then fsync and rename; on any error the temporary
+/// file is removed.
+fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> Result<(), AssembleError>,
+) -> Result<(), AssembleError> {
+    let io = |source| AssembleError::Output {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        fill(&mut file)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// An assembled root filesystem.
@@ -397,6 +440,28 @@ impl Rootfs {
             }
         }
         Ok(a.finish()?)
+    }
+
+    /// Writes [`ROOTFS_FILE`] and [`SBOM_FILE`] into `dir`, each
+    /// atomically (temporary file in `dir`, fsync, rename), and returns
+    /// their paths. A failure leaves no partial file under either name.
+    pub fn write_outputs(
+        &self,
+        dir: &Path,
+        opts: ArchiveOptions,
+    ) -> Result<[PathBuf; 2], AssembleError> {
+        let rootfs = dir.join(ROOTFS_FILE);
+        write_atomic(&rootfs, |file| self.write_tar_zst(file, opts).map(|_| ()))?;
+        let sbom = dir.join(SBOM_FILE);
+        let text = self.sbom_json();
+        write_atomic(&sbom, |file| {
+            file.write_all(text.as_bytes())
+                .map_err(|source| AssembleError::Output {
+                    path: sbom.clone(),
+                    source,
+                })
+        })?;
+        Ok([rootfs, sbom])
     }
 
     /// The CycloneDX SBOM, pretty-printed with a trailing newline.

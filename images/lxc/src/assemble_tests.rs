@@ -316,3 +316,34 @@ fn archive_bytes_depend_only_on_inputs() {
     assert_eq!(names[0], "./");
     assert!(names.iter().all(|n| n.starts_with("./")));
 }
+
+#[test]
+fn outputs_are_written_whole_and_named() {
+    let fs = build(
+        &[("base-passwd.deb", base_passwd())],
+        &ContainerSpec::new("t"),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        mtime: 0,
+        zstd_level: 3,
+    };
+    let [rootfs, sbom] = fs.write_outputs(dir.path(), opts).unwrap();
+    assert_eq!(rootfs, dir.path().join(crate::ROOTFS_FILE));
+    assert_eq!(
+        std::fs::read(&rootfs).unwrap(),
+        fs.write_tar_zst(Vec::new(), opts).unwrap()
+    );
+    assert_eq!(std::fs::read_to_string(&sbom).unwrap(), fs.sbom_json());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [crate::ROOTFS_FILE, crate::SBOM_FILE]);
+    let e = fs
+        .write_outputs(&dir.path().join("missing"), opts)
+        .unwrap_err();
+    assert!(e.to_string().contains("missing/rootfs.tar.zst"), "{e}");
+}

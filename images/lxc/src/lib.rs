@@ -29,7 +29,7 @@ pub mod tree;
 pub mod unpack;
 pub mod users;
 
-pub use assemble::{AssembleError, DebInput, Rootfs, assemble};
+pub use assemble::{AssembleError, DebInput, ROOTFS_FILE, Rootfs, SBOM_FILE, assemble};
 pub use spec::{ContainerSpec, FileSpec, GroupSpec, NetworkSpec, UserSpec};
 
 #[cfg(test)]

@@ -224,7 +224,8 @@ impl Container {
         let start = Instant::now();
         let mut last = String::new();
         while start.elapsed() < timeout {
-            let out = self.attach(&["systemctl", "is-system-running", "--wait"]);
+            // `--wait` blocks while units start; `timeout` bounds one try.
+            let out = self.attach(&["timeout", "20", "systemctl", "is-system-running", "--wait"]);
             last = String::from_utf8_lossy(&out.stdout).trim().to_owned();
             if matches!(
                 last.as_str(),

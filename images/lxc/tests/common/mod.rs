@@ -157,14 +157,11 @@ pub fn dnsdist_spec(hostname: &str, conf: &str) -> ContainerSpec {
     spec
 }
 
-/// Writes the rootfs archive into `dir/rootfs.tar.zst`, returns its path.
+/// Writes the template's outputs into `dir`; returns the archive's path.
 pub fn write_archive(rootfs: &Rootfs, dir: &Path) -> std::path::PathBuf {
-    let path = dir.join("rootfs.tar.zst");
-    let file = std::fs::File::create(&path).expect("create rootfs.tar.zst");
-    rootfs
-        .write_tar_zst(file, options())
-        .unwrap_or_else(|e| panic!("{e}"))
-        .sync_all()
-        .expect("fsync archive");
-    path
+    let [archive, sbom] = rootfs
+        .write_outputs(dir, options())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(std::fs::read_to_string(sbom).unwrap(), rootfs.sbom_json());
+    archive
 }
