@@ -1,7 +1,9 @@
 //! Templates hlb built, booted in real LXC: systemd must reach `running`,
 //! the declared service must be active as its declared user and answer on
-//! the network through the veth, and a service that cannot start must show
-//! as `degraded`. Needs root, `lxc`, `tar`, `zstd` and `iproute2`.
+//! the network through the veth (dnsdist a DNS query, nginx an HTTP GET of
+//! a file the spec put there), and a service that cannot start must be
+//! caught by the same health check. Needs root, `lxc`, `tar`, `zstd`,
+//! `iproute2` and (unprivileged) `uidmap`.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::lxc::{Bridge, Container, Mode, answers_icmp, dns_query};
-use hlb_lxc::{ContainerSpec, NetworkSpec};
+use hlb_lxc::{ContainerSpec, FileSpec, NetworkSpec};
 
 /// One boot at a time: the machine has two cores.
 static BOOT: Mutex<()> = Mutex::new(());
@@ -118,4 +120,58 @@ fn minimal_systemd_template_boots_with_its_own_network_config() {
         "eth0 configured by systemd-networkd: {}",
         ct.diagnostics()
     );
+}
+
+/// GET `/` from `ip:80`; the response's status line and body.
+fn http_get(ip: std::net::Ipv4Addr) -> std::io::Result<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&(ip, 80).into(), Duration::from_secs(2))?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(b"GET / HTTP/1.0\r\nHost: web\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or("").to_owned();
+    Ok((status, body.to_owned()))
+}
+
+#[test]
+fn nginx_template_serves_the_file_the_recipe_put_there() {
+    let debs = common::download(&common::closure(&["nginx"]));
+    let _one = BOOT.lock().unwrap_or_else(|e| e.into_inner());
+    let page = "hello from an hlb template\n";
+    let mut spec = ContainerSpec::new("web1");
+    spec.services = vec!["nginx.service".to_owned()];
+    spec.files = vec![
+        FileSpec::root(
+            "/etc/nginx/sites-enabled/site.conf",
+            0o644,
+            "server {\n  listen 80 default_server;\n  root /srv/www;\n  location / { }\n}\n",
+        ),
+        FileSpec::root("/srv/www/index.html", 0o644, page),
+    ];
+    let rootfs = common::build(&debs, &spec);
+    let work = tempfile::tempdir().unwrap();
+    let archive = common::write_archive(&rootfs, work.path());
+    let bridge = Bridge::new();
+    let ct = Container::boot(&archive, &bridge, Mode::Privileged);
+    let health = ct.health(&["nginx.service"], Duration::from_secs(60));
+    assert_eq!(health, Ok(()), "{}", ct.diagnostics());
+    // The master runs as root, the workers as www-data (base-passwd's).
+    let users = ct.sh(
+        "for p in /proc/[0-9]*; do [ \"$(cat $p/comm 2>/dev/null)\" = nginx ] && stat -c %U $p; done | sort -u",
+    );
+    assert_eq!(users, "root\nwww-data");
+    let mut got = Err(std::io::Error::other("not asked"));
+    for _ in 0..20 {
+        got = http_get(bridge.container_ip());
+        if got.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (status, body) = got.unwrap_or_else(|e| panic!("GET: {e}; {}", ct.diagnostics()));
+    assert!(status.ends_with(" 200 OK"), "{status}");
+    assert_eq!(body, page);
 }
