@@ -32,14 +32,16 @@ use crate::unpack::{Installed, UnpackError, merged_usr_root, unpack_deb};
 use crate::users::{ADDUSER_TABLE, Accounts, User, UsersError};
 use crate::{dpkg, sbom};
 
-/// One `.deb` to install, already checked against the lock's SHA-256.
+/// One `.deb` to install, with the SHA-256 the lock records for it. The
+/// fetcher checks it already; [`assemble`] checks again, since a template
+/// built from other bytes than its SBOM names would be a silent lie.
 #[derive(Debug, Clone, Copy)]
 pub struct DebInput<'a> {
     /// Names the file in errors (its pool path or URL).
     pub origin: &'a str,
     /// The whole `.deb`.
     pub bytes: &'a [u8],
-    /// Its SHA-256, hex (recorded in the SBOM).
+    /// Its SHA-256, hex, as the lock records it (and the SBOM repeats).
     pub sha256: &'a str,
 }
 
@@ -64,6 +66,16 @@ pub enum AssembleError {
         first: String,
         /// Second .deb.
         second: String,
+    },
+    /// A `.deb`'s bytes do not have the SHA-256 the lock records.
+    #[error("{origin}: SHA-256 is {actual}, but the lock records {expected}")]
+    HashMismatch {
+        /// The .deb.
+        origin: String,
+        /// From the lock.
+        expected: String,
+        /// Of the bytes.
+        actual: String,
     },
     /// base-passwd is not among the packages.
     #[error("no /usr/share/base-passwd/{0}: the package set must include base-passwd")]
@@ -148,6 +160,15 @@ pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, A
     let mut tree = merged_usr_root();
     let mut packages: Vec<Installed> = Vec::new();
     for deb in debs {
+        let actual = hlb_debian::Sha256::of(deb.bytes);
+        let expected = deb.sha256.parse::<hlb_debian::Sha256>().ok();
+        if expected != Some(actual) {
+            return Err(AssembleError::HashMismatch {
+                origin: deb.origin.to_owned(),
+                expected: deb.sha256.to_owned(),
+                actual: actual.to_string(),
+            });
+        }
         let installed = unpack_deb(&mut tree, deb.bytes, deb.origin, deb.sha256)?;
         if let Some(prev) = packages
             .iter()

@@ -99,12 +99,17 @@ fn base_passwd() -> Vec<u8> {
 }
 
 fn build(debs: &[(&str, Vec<u8>)], spec: &ContainerSpec) -> Result<crate::Rootfs, AssembleError> {
+    let hashes: Vec<String> = debs
+        .iter()
+        .map(|(_, bytes)| hlb_debian::Sha256::of(bytes).to_string())
+        .collect();
     let inputs: Vec<DebInput<'_>> = debs
         .iter()
-        .map(|(origin, bytes)| DebInput {
+        .zip(&hashes)
+        .map(|((origin, bytes), sha256)| DebInput {
             origin,
             bytes,
-            sha256: "00",
+            sha256,
         })
         .collect();
     assemble(&inputs, spec)
@@ -346,4 +351,26 @@ fn outputs_are_written_whole_and_named() {
         .write_outputs(&dir.path().join("missing"), opts)
         .unwrap_err();
     assert!(e.to_string().contains("missing/rootfs.tar.zst"), "{e}");
+}
+
+#[test]
+fn a_deb_whose_hash_is_not_the_locked_one_is_refused() {
+    let bytes = base_passwd();
+    let wrong = hlb_debian::Sha256::of(b"other").to_string();
+    let e = assemble(
+        &[DebInput {
+            origin: "pool/b/base-passwd.deb",
+            bytes: &bytes,
+            sha256: &wrong,
+        }],
+        &ContainerSpec::new("t"),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "pool/b/base-passwd.deb: SHA-256 is {}, but the lock records {wrong}",
+            hlb_debian::Sha256::of(&bytes)
+        )
+    );
 }
