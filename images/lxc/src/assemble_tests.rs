@@ -374,3 +374,100 @@ fn a_deb_whose_hash_is_not_the_locked_one_is_refused() {
         )
     );
 }
+
+/// `ls -l`-like listing of an archive: kind, mode, uid:gid, size, path,
+/// link target.
+fn listing(archive: &[u8]) -> String {
+    let mut tar = tar::Archive::new(zstd::stream::read::Decoder::new(archive).unwrap());
+    let mut out = String::new();
+    for entry in tar.entries().unwrap() {
+        let e = entry.unwrap();
+        let h = e.header();
+        let kind = match h.entry_type() {
+            tar::EntryType::Directory => 'd',
+            tar::EntryType::Symlink => 'l',
+            tar::EntryType::Regular => '-',
+            other => panic!("unexpected {other:?}"),
+        };
+        let link = e
+            .link_name()
+            .unwrap()
+            .map(|l| format!(" -> {}", l.display()))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "{kind} {:04o} {}:{} {:>5} {}{link}\n",
+            h.mode().unwrap(),
+            h.uid().unwrap(),
+            h.gid().unwrap(),
+            h.size().unwrap(),
+            e.path().unwrap().display()
+        ));
+    }
+    out
+}
+
+#[test]
+fn snapshot_of_a_small_template() {
+    let nginxish = deb(
+        "websrv",
+        "Multi-Arch: same\n",
+        &[
+            Item::Dir(""),
+            Item::Dir("lib"),
+            Item::Dir("lib/systemd"),
+            Item::Dir("lib/systemd/system"),
+            Item::File(
+                "lib/systemd/system/websrv.service",
+                b"[Service]\nExecStart=/usr/bin/websrv\n[Install]\nWantedBy=multi-user.target\n",
+            ),
+            Item::Dir("usr"),
+            Item::Dir("usr/lib"),
+            Item::Dir("usr/lib/sysusers.d"),
+            Item::File(
+                "usr/lib/sysusers.d/websrv.conf",
+                b"u websrv - \"Web\" /srv\n",
+            ),
+        ],
+    );
+    let mut spec = ContainerSpec::new("snap");
+    spec.services = vec!["websrv.service".into()];
+    spec.files = vec![FileSpec {
+        owner: "websrv".into(),
+        group: "websrv".into(),
+        ..FileSpec::root("/srv/index.html", 0o640, "hi\n")
+    }];
+    let fs = build(
+        &[("base-passwd.deb", base_passwd()), ("websrv.deb", nginxish)],
+        &spec,
+    )
+    .unwrap();
+    let archive = fs
+        .write_tar_zst(
+            Vec::new(),
+            ArchiveOptions {
+                mtime: 0,
+                zstd_level: 3,
+            },
+        )
+        .unwrap();
+    insta::assert_snapshot!("small_template_listing", listing(&archive));
+    insta::assert_snapshot!(
+        "small_template_status",
+        content(&fs, "/var/lib/dpkg/status")
+    );
+    insta::assert_snapshot!("small_template_passwd", content(&fs, "/etc/passwd"));
+    // The hashes are of .debs built by this test: filter them out.
+    let sbom = fs.sbom_json();
+    let sbom: String = sbom
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("\"content\"") {
+                "          \"content\": \"[sha256]\""
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("small_template_sbom", sbom);
+}
