@@ -48,6 +48,7 @@ pub struct Bridge {
 impl Bridge {
     pub fn new() -> Bridge {
         let used = run_ok(Command::new("ip").args(["-4", "-o", "addr", "show"]));
+        let mut last_error = String::from("every 10.200.x subnet tried is in use");
         for attempt in 0..50 {
             let r = random().wrapping_add(attempt);
             let subnet = (r % 250 + 1) as u8;
@@ -57,6 +58,10 @@ impl Bridge {
             let name = format!("hlb-br{:06x}", (r >> 8) & 0xff_ffff);
             let out = run(Command::new("ip").args(["link", "add", &name, "type", "bridge"]));
             if !out.status.success() {
+                last_error = format!(
+                    "ip link add {name} type bridge: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
                 continue;
             }
             let bridge = Bridge { name, subnet };
@@ -70,7 +75,7 @@ impl Bridge {
             run_ok(Command::new("ip").args(["link", "set", &bridge.name, "up"]));
             return bridge;
         }
-        panic!("no free bridge name or 10.200.x subnet");
+        panic!("cannot make a test bridge: {last_error}");
     }
 
     pub fn container_ip(&self) -> Ipv4Addr {
