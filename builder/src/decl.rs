@@ -86,6 +86,7 @@ pub enum Kind {
     Manifest,
     Secret,
     SealedSecret,
+    TalosCluster,
 }
 
 impl Kind {
@@ -98,6 +99,7 @@ impl Kind {
         Kind::Manifest,
         Kind::Secret,
         Kind::SealedSecret,
+        Kind::TalosCluster,
     ];
 
     /// The node name that declares this kind.
@@ -110,6 +112,7 @@ impl Kind {
             Kind::Manifest => "manifest",
             Kind::Secret => "secret",
             Kind::SealedSecret => "sealed-secret",
+            Kind::TalosCluster => "talos-cluster",
         }
     }
 
@@ -143,6 +146,8 @@ pub enum Body {
     Manifest(ManifestDecl),
     Secret(SecretDecl),
     SealedSecret(SealedSecretDecl),
+    // Boxed: far larger than the other bodies.
+    TalosCluster(Box<TalosClusterDecl>),
 }
 
 impl Body {
@@ -155,6 +160,7 @@ impl Body {
             Body::Manifest(_) => Kind::Manifest,
             Body::Secret(_) => Kind::Secret,
             Body::SealedSecret(_) => Kind::SealedSecret,
+            Body::TalosCluster(_) => Kind::TalosCluster,
         }
     }
 
@@ -178,6 +184,7 @@ impl Body {
                 out.extend(s.data.values().map(|r| (RefRole::Secret, r)));
                 out.extend(s.after.iter().map(|r| (RefRole::After, r)));
             }
+            Body::TalosCluster(t) => out.push((RefRole::Secret, &t.secrets)),
             Body::Cluster(_) | Body::Host(_) | Body::Fetch(_) | Body::Secret(_) => {}
         }
         out
@@ -209,6 +216,7 @@ impl Body {
                 out.extend(s.data.values_mut().map(|r| (RefRole::Secret, r)));
                 out.extend(s.after.iter_mut().map(|r| (RefRole::After, r)));
             }
+            Body::TalosCluster(t) => out.push((RefRole::Secret, &mut t.secrets)),
             Body::Cluster(_) | Body::Host(_) | Body::Fetch(_) | Body::Secret(_) => {}
         }
         out
@@ -446,6 +454,145 @@ pub struct SealedSecretDecl {
     pub annotations: BTreeMap<String, Spanned<String>>,
     /// Deployed after these, as for manifests.
     pub after: Vec<Ref>,
+}
+
+/// `talos-cluster`: a Talos Linux cluster; each node gets a machine config
+/// and the admin a talosconfig (all secret artifacts: they carry the
+/// cluster's private keys).
+///
+/// Loading checked everything Talos would reject about the values: the
+/// contract is supported, versions are well formed, CIDRs are valid and do
+/// not overlap, the endpoint is https, there is a control plane, node names
+/// and addresses are unique, the VIP is inside every control plane's subnet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TalosClusterDecl {
+    /// `v1.13` (a contract) or `v1.13.2` (a release; needed for the
+    /// installer image of a `schematic`).
+    pub talos_version: Spanned<String>,
+    /// `1.33.4`, without `v`.
+    pub kubernetes_version: Spanned<String>,
+    /// The Kubernetes API endpoint, `https://…`.
+    pub endpoint: Spanned<String>,
+    /// A shared virtual IP for the control planes.
+    pub vip: Option<Spanned<String>>,
+    /// The `secret` holding the cluster's secrets bundle (talosctl format).
+    pub secrets: Ref,
+    pub pod_cidr: Option<Spanned<String>>,
+    pub service_cidr: Option<Spanned<String>>,
+    /// `flannel` (Talos's default) or `none`.
+    pub cni: Spanned<TalosCni>,
+    /// `kube-proxy #false` disables it (for a CNI that replaces it).
+    pub kube_proxy: bool,
+    /// The default install disk of every node.
+    pub install_disk: Option<Spanned<String>>,
+    /// The Image Factory schematic of the installer image.
+    pub schematic: Option<TalosSchematic>,
+    /// Start of the admin certificate's validity, seconds since the Unix
+    /// epoch (written as RFC 3339 `2026-01-01T00:00:00Z`).
+    pub admin_cert_valid_from: Spanned<u64>,
+    /// Cluster- and role-level patches, in source order.
+    pub patches: Vec<TalosPatch>,
+    /// In source order; names are unique within the cluster.
+    pub nodes: Vec<TalosNode>,
+}
+
+/// What a Talos node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TalosRole {
+    ControlPlane,
+    Worker,
+}
+
+impl TalosRole {
+    pub const ALL: &'static [TalosRole] = &[TalosRole::ControlPlane, TalosRole::Worker];
+
+    /// As written in recipes, in parameters and in Talos's `machine.type`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TalosRole::ControlPlane => "controlplane",
+            TalosRole::Worker => "worker",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TalosRole> {
+        TalosRole::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+/// The cluster's CNI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TalosCni {
+    /// Talos's default CNI.
+    Flannel,
+    /// No CNI: one comes later (Cilium from Helm).
+    None,
+}
+
+impl TalosCni {
+    pub const ALL: &'static [TalosCni] = &[TalosCni::Flannel, TalosCni::None];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TalosCni::Flannel => "flannel",
+            TalosCni::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TalosCni> {
+        TalosCni::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+/// `schematic { extension "…"; extra-kernel-arg "…" }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TalosSchematic {
+    /// Official extensions (`siderolabs/qemu-guest-agent`), in source order.
+    pub extensions: Vec<Spanned<String>>,
+    pub extra_kernel_args: Vec<Spanned<String>>,
+    /// The `schematic` node.
+    pub span: Span,
+}
+
+/// `patch "file.yaml" [role=…]`: a Talos config patch (strategic merge or
+/// RFC 6902), a recipe file whose bytes are in [`Lab::files`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TalosPatch {
+    pub path: Spanned<RelPath>,
+    /// Only for nodes of this role (cluster level only).
+    pub role: Option<Spanned<TalosRole>>,
+}
+
+/// `node "NAME" role=… { … }` of a `talos-cluster`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TalosNode {
+    /// The hostname: a DNS label.
+    pub name: Spanned<String>,
+    pub role: Spanned<TalosRole>,
+    /// Static address with prefix length, `10.0.0.11/24`.
+    pub address: Spanned<String>,
+    pub gateway: Option<Spanned<String>>,
+    /// The link the address goes on (`eth0` when not written).
+    pub link: Spanned<String>,
+    pub nameservers: Vec<Spanned<String>>,
+    /// Overrides the cluster's `install-disk`.
+    pub install_disk: Option<Spanned<String>>,
+    pub labels: BTreeMap<String, Spanned<String>>,
+    /// Key → `value:Effect` (or `Effect`).
+    pub taints: BTreeMap<String, Spanned<String>>,
+    /// Node-level patches, in source order (after the cluster's).
+    pub patches: Vec<Spanned<RelPath>>,
+    /// The whole `node` child.
+    pub span: Span,
+}
+
+impl TalosNode {
+    /// The address without its prefix length.
+    pub fn ip(&self) -> &str {
+        self.address
+            .value
+            .split_once('/')
+            .map_or(self.address.value.as_str(), |(ip, _)| ip)
+    }
 }
 
 /// How [`Lab::decls`] is sorted: by name, then secrets last.

@@ -28,12 +28,17 @@ use serde_json::json;
 use crate::decl::{
     Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl, SealedSecretDecl,
 };
+
+mod talos;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::drv::{Derivation, DrvId, Value};
 use crate::graph::Graph;
 use crate::interp;
 use crate::lock::{Lock, LockRequests};
 use crate::sched::{Outcome, SourceBytes};
+pub use talos::{
+    ADMIN_CERT_VALID_SECONDS, MACHINE_CONFIG, TALOSCONFIG, cluster_target, node_target,
+};
 
 /// Compiler versions, by derivation kind (the scheduler's registry answers it).
 pub type Versions<'a> = &'a dyn Fn(&str) -> Option<u32>;
@@ -189,6 +194,9 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
                 p.manifest(d, m);
             }
             Body::SealedSecret(s) => p.sealed_secret(d, s),
+            Body::TalosCluster(t) => {
+                let _ = p.talos_cluster(d, t);
+            }
             // Targets are not artifacts; a secret is an input of what uses it.
             Body::Cluster(_) | Body::Host(_) | Body::Secret(_) | Body::Fetch(_) => {}
         }

@@ -101,6 +101,51 @@ fn dump(lab: &Lab) -> Value {
                 "annotations": s.annotations.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(),
                 "after": s.after.iter().map(r).collect::<Vec<_>>(),
             }),
+            Body::TalosCluster(t) => {
+                let opt = |v: &Option<hlb_builder::decl::Spanned<String>>| {
+                    v.as_ref().map(|v| v.value.clone())
+                };
+                let map = |m: &BTreeMap<String, hlb_builder::decl::Spanned<String>>| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), json!(v.value)))
+                        .collect::<serde_json::Map<_, _>>()
+                };
+                json!({
+                    "talos_version": t.talos_version.value,
+                    "kubernetes_version": t.kubernetes_version.value,
+                    "endpoint": t.endpoint.value,
+                    "vip": opt(&t.vip),
+                    "secrets": r(&t.secrets),
+                    "pod_cidr": opt(&t.pod_cidr),
+                    "service_cidr": opt(&t.service_cidr),
+                    "cni": t.cni.value.as_str(),
+                    "kube_proxy": t.kube_proxy,
+                    "install_disk": opt(&t.install_disk),
+                    "admin_cert_valid_from": t.admin_cert_valid_from.value,
+                    "schematic": t.schematic.as_ref().map(|s| json!({
+                        "extensions": s.extensions.iter().map(|e| &e.value).collect::<Vec<_>>(),
+                        "extra_kernel_args": s.extra_kernel_args.iter().map(|e| &e.value).collect::<Vec<_>>(),
+                    })),
+                    "patches": t.patches.iter().map(|p| json!({
+                        "path": p.path.value.as_str(),
+                        "role": p.role.as_ref().map(|r| r.value.as_str()),
+                        "at": at(p.path.span),
+                    })).collect::<Vec<_>>(),
+                    "nodes": t.nodes.iter().map(|n| json!({
+                        "name": n.name.value,
+                        "at": at(n.name.span),
+                        "role": n.role.value.as_str(),
+                        "address": n.address.value,
+                        "gateway": opt(&n.gateway),
+                        "link": n.link.value,
+                        "nameservers": n.nameservers.iter().map(|v| &v.value).collect::<Vec<_>>(),
+                        "install_disk": opt(&n.install_disk),
+                        "labels": map(&n.labels),
+                        "taints": map(&n.taints),
+                        "patches": n.patches.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(),
+                    })).collect::<Vec<_>>(),
+                })
+            }
         };
         json!({"kind": d.kind.as_str(), "name": d.name.value, "at": at(d.name.span), "body": body})
     };

@@ -40,6 +40,8 @@ pub const WRONG_KIND: &str = "E0204";
 pub const DEPENDENCY_CYCLE: &str = "E0205";
 pub const DUPLICATE_REFERENCE: &str = "E0206";
 pub const NO_SEALING_CERT: &str = "E0207";
+pub const DUPLICATE_NODE: &str = "E0208";
+pub const DUPLICATE_ADDRESS: &str = "E0209";
 
 pub const NO_LAB: &str = "E0301";
 pub const SEVERAL_LABS: &str = "E0302";
@@ -60,6 +62,13 @@ pub const BAD_RECIPIENT: &str = "E0407";
 pub const BAD_SCOPE: &str = "E0408";
 pub const BAD_KEY: &str = "E0409";
 pub const BAD_CERTIFICATE: &str = "E0410";
+pub const BAD_CIDR: &str = "E0411";
+pub const OVERLAPPING_CIDRS: &str = "E0412";
+pub const BAD_VERSION: &str = "E0413";
+pub const BAD_CHOICE: &str = "E0414";
+pub const VIP_OUTSIDE_SUBNET: &str = "E0415";
+pub const BAD_TIME: &str = "E0416";
+pub const NO_CONTROL_PLANE: &str = "E0417";
 
 /// Every code with its one-line explanation, in order.
 pub const ALL: &[(&str, &str)] = &[
@@ -137,7 +146,7 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (
         DUPLICATE_KEY,
-        "a key is given twice (`data`, `label` or `annotation` of a `sealed-secret`)",
+        "a key or setting is given twice (`data`, `label` or `annotation` of a `sealed-secret`, a `talos-cluster` setting, a node's `label` or `taint`)",
     ),
     (INVALID_NAME, "a name does not follow the naming rule"),
     (DUPLICATE_NAME, "two declarations have the same name"),
@@ -157,6 +166,14 @@ pub const ALL: &[(&str, &str)] = &[
     (
         NO_SEALING_CERT,
         "a `sealed-secret` targets a cluster that has no `sealing-cert`",
+    ),
+    (
+        DUPLICATE_NODE,
+        "two nodes of a `talos-cluster` have the same name",
+    ),
+    (
+        DUPLICATE_ADDRESS,
+        "two nodes of a `talos-cluster` (or a node and the VIP) have the same address",
     ),
     (NO_LAB, "no file has a `lab` node"),
     (SEVERAL_LABS, "more than one `lab` node"),
@@ -214,5 +231,33 @@ pub const ALL: &[(&str, &str)] = &[
     (
         BAD_CERTIFICATE,
         "a `sealing-cert` file is not a PEM certificate",
+    ),
+    (
+        BAD_CIDR,
+        "a network or node address is not `ADDRESS/PREFIX`",
+    ),
+    (
+        OVERLAPPING_CIDRS,
+        "the pod, service and node networks of a `talos-cluster` overlap",
+    ),
+    (
+        BAD_VERSION,
+        "a Talos or Kubernetes version is malformed or not supported",
+    ),
+    (
+        BAD_CHOICE,
+        "a value is not one its setting accepts (a node `role`, `cni`)",
+    ),
+    (
+        VIP_OUTSIDE_SUBNET,
+        "a `talos-cluster`'s VIP is outside a control plane's subnet",
+    ),
+    (
+        BAD_TIME,
+        "a time is not UTC RFC 3339 (`2026-01-01T00:00:00Z`)",
+    ),
+    (
+        NO_CONTROL_PLANE,
+        "a `talos-cluster` has no control-plane node",
     ),
 ];

@@ -64,6 +64,7 @@ pub(crate) fn read_node(cx: &mut Cx, node: &KdlNode) -> Option<ReadNode> {
         Kind::Manifest => manifest(cx, &mut r),
         Kind::Secret => secret(cx, &mut r, name.as_ref()),
         Kind::SealedSecret => super::sealed::sealed_secret(cx, &mut r),
+        Kind::TalosCluster => super::talos::talos_cluster(cx, &mut r),
     };
     r.finish(cx);
     let decl = match (&name, body) {

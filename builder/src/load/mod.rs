@@ -30,12 +30,14 @@ mod cx;
 mod files;
 mod kinds;
 mod lab;
+mod net;
 mod reader;
 mod resolve;
 mod sealed;
 mod secrets;
 mod split;
 mod suggest;
+mod talos;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -50,6 +52,7 @@ use crate::io::{EvalIo, PathError, RelPath, path_error};
 pub use kinds::{DEFAULT_MODE, DEFAULT_SECRET_MODE};
 pub use lab::DEFAULT_SECRETS_DIR;
 pub use reader::{MAX_NAME, is_valid_name};
+pub use talos::{DEFAULT_LINK, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR};
 
 use cx::{Cx, FileUse, Params};
 use resolve::Declared;

@@ -260,7 +260,7 @@ fn check_key(cx: &mut Cx, what: &str, key: &Spanned<String>, entry: &Entry) -> b
     true
 }
 
-type KeyProblem = Option<(String, String)>;
+pub(super) type KeyProblem = Option<(String, String)>;
 
 /// A Secret data key: `[-._a-zA-Z0-9]+`, at most 253 characters.
 fn data_key(k: &str) -> KeyProblem {
@@ -291,7 +291,7 @@ fn name_part(s: &str) -> bool {
 }
 
 /// A label or annotation key: `[prefix/]name`, prefix a DNS subdomain.
-fn qualified_name(k: &str) -> KeyProblem {
+pub(super) fn qualified_name(k: &str) -> KeyProblem {
     let (prefix, name) = match k.rsplit_once('/') {
         Some((p, n)) => (Some(p), n),
         None => (None, k),
@@ -316,7 +316,7 @@ fn qualified_name(k: &str) -> KeyProblem {
 }
 
 /// A label value: empty, or like the name part of a key.
-fn label_value(v: &str) -> KeyProblem {
+pub(super) fn label_value(v: &str) -> KeyProblem {
     (!(v.is_empty() || name_part(v))).then(|| {
         (
             format!("`{v}` is not a valid label value"),

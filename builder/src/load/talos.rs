@@ -1,0 +1,904 @@
+//! The `talos-cluster` reader: a Talos Linux cluster and its nodes.
+//!
+//! Settings are child nodes with one value (`endpoint "https://…"`), as in
+//! talosctl's and talhelper's configs; nodes are `node "NAME" role=…`
+//! children with their own settings. Everything Talos would reject about
+//! the values is reported here, at the value, so a typo fails at load time
+//! and not when a machine refuses its config: supported contract, version
+//! forms, https endpoint, valid and non-overlapping CIDRs (pods, services,
+//! node subnets), at least one control plane, unique node names and
+//! addresses, a VIP inside every control plane's subnet.
+//!
+//! Patch files are recipe files (read, hashed, and checked to be UTF-8
+//! here); what they say is checked when the configs are built, by Talos's
+//! own patch rules.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use kdl::{KdlNode, KdlValue};
+
+use super::check;
+use super::codes;
+use super::cx::{Cx, FileUse};
+use super::kinds::bad;
+use super::net::{Cidr, parse_utc};
+use super::reader::{NodeReader, check_name, repr, wrong_type};
+use super::sealed::{label_value, qualified_name};
+use super::suggest::did_you_mean;
+use crate::decl::{
+    Body, Ref, RefRole, Spanned, TalosClusterDecl, TalosCni, TalosNode, TalosPatch, TalosRole,
+    TalosSchematic,
+};
+use crate::diag::{Diagnostic, Span};
+use crate::io::RelPath;
+
+/// Talos's defaults, checked for overlaps like written ones.
+pub const DEFAULT_POD_CIDR: &str = "10.244.0.0/16";
+pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
+/// The link a node's address goes on when `link=` is not written.
+pub const DEFAULT_LINK: &str = "eth0";
+
+const SETTINGS: &[&str] = &[
+    "talos-version",
+    "kubernetes-version",
+    "endpoint",
+    "vip",
+    "secrets",
+    "pod-cidr",
+    "service-cidr",
+    "cni",
+    "kube-proxy",
+    "install-disk",
+    "admin-cert-valid-from",
+    "schematic",
+    "patch",
+    "node",
+];
+
+const NODE_SETTINGS: &[&str] = &[
+    "address",
+    "nameserver",
+    "install-disk",
+    "label",
+    "taint",
+    "patch",
+];
+
+/// The single-valued settings read so far, with where each was first given.
+struct Once<'n> {
+    seen: BTreeMap<&'n str, Span>,
+}
+
+impl<'n> Once<'n> {
+    /// Whether `child` is the first of its name; reports the others.
+    fn first(&mut self, cx: &mut Cx, child: &'n KdlNode) -> bool {
+        let name = child.name().value();
+        let span = cx.span(child.name().span());
+        if let Some(first) = self.seen.get(name) {
+            cx.error(
+                Diagnostic::new(codes::DUPLICATE_KEY, format!("`{name}` is given twice"))
+                    .at(span)
+                    .label("given again here")
+                    .note(*first, "first given here")
+                    .help("keep one of them"),
+            );
+            return false;
+        }
+        self.seen.insert(name, span);
+        true
+    }
+}
+
+/// The one string argument of a setting child, interpolated.
+fn arg(cx: &mut Cx, c: &mut NodeReader, example: &str) -> Option<Spanned<String>> {
+    let kind = c.kind();
+    let Some(e) = c.next_arg() else {
+        c.missing_arg(cx, "a value", example);
+        return None;
+    };
+    let span = cx.value_span(e);
+    match e.value() {
+        KdlValue::String(s) => cx.interpolate(s, span).ok().map(|v| Spanned::new(v, span)),
+        _ => {
+            let help = format!("write it in quotes: `{kind} \"{}\"`", repr(e));
+            cx.error(wrong_type(
+                e,
+                span,
+                &format!("the value of `{kind}`"),
+                "a string",
+                Some(help),
+            ));
+            None
+        }
+    }
+}
+
+/// A setting child with one string argument and nothing else.
+fn setting(cx: &mut Cx, child: &KdlNode, example: &str) -> Option<Spanned<String>> {
+    let mut c = NodeReader::new(cx, child);
+    let v = arg(cx, &mut c, example);
+    c.finish(cx);
+    v
+}
+
+fn choice<T: Copy>(
+    cx: &mut Cx,
+    written: &Spanned<String>,
+    what: &str,
+    all: &[T],
+    name: fn(&T) -> &'static str,
+) -> Option<T> {
+    if let Some(v) = all.iter().find(|v| name(v) == written.value) {
+        return Some(*v);
+    }
+    let names: Vec<&str> = all.iter().map(name).collect();
+    let help = did_you_mean(&written.value, names.iter().copied()).unwrap_or_else(|| {
+        format!(
+            "write one of {}",
+            super::reader::list(
+                &names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+            )
+        )
+    });
+    cx.error(
+        Diagnostic::new(
+            codes::BAD_CHOICE,
+            format!("`{}` is not a {what}", written.value),
+        )
+        .at(written.span)
+        .label(format!("unknown {what}"))
+        .help(help),
+    );
+    None
+}
+
+/// A patch file: a recipe file read as text.
+fn patch_path(cx: &mut Cx, written: &Spanned<String>) -> Option<Spanned<RelPath>> {
+    let path = cx.resolve(&written.value, written.span)?;
+    cx.uses.push(FileUse {
+        path: path.clone(),
+        span: written.span,
+        text: true,
+        interpolate: false,
+    });
+    Some(Spanned::new(path, written.span))
+}
+
+/// `v1.13`, `v1.13.2` or `v1.14.0-rc.1` of a supported contract.
+fn talos_version(cx: &mut Cx, v: &Spanned<String>) -> bool {
+    let problem = match v.value.strip_prefix('v') {
+        None => Some((
+            format!("`{}` is not a Talos version", v.value),
+            format!("Talos versions start with `v`: `v{}`", v.value),
+        )),
+        Some(rest) => {
+            let core = rest.split_once('-').map_or(rest, |(c, _)| c);
+            let parts: Vec<&str> = core.split('.').collect();
+            let numeric = parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            if !numeric || !(2..=3).contains(&parts.len()) {
+                Some((
+                    format!("`{}` is not a Talos version", v.value),
+                    "write a contract like `v1.13` or a release like `v1.13.2`".to_string(),
+                ))
+            } else if !matches!((parts[0], parts[1]), ("1", "12" | "13" | "14")) {
+                Some((
+                    format!("Talos {} is not a supported version contract", v.value),
+                    "hlb generates configs for the v1.12, v1.13 and v1.14 contracts".to_string(),
+                ))
+            } else {
+                None
+            }
+        }
+    };
+    if let Some((message, help)) = problem {
+        cx.error(
+            Diagnostic::new(codes::BAD_VERSION, message)
+                .at(v.span)
+                .label("not a supported Talos version")
+                .help(help),
+        );
+        return false;
+    }
+    true
+}
+
+fn kubernetes_version(cx: &mut Cx, v: &Spanned<String>) {
+    let core = v.value.strip_prefix('v').unwrap_or(&v.value);
+    let parts: Vec<&str> = core.split('.').collect();
+    let ok = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !ok {
+        cx.error(
+            Diagnostic::new(
+                codes::BAD_VERSION,
+                format!("`{}` is not a Kubernetes version", v.value),
+            )
+            .at(v.span)
+            .label("not MAJOR.MINOR.PATCH")
+            .help("write a release like `1.33.4`"),
+        );
+    }
+}
+
+fn cidr(cx: &mut Cx, v: &Spanned<String>, what: &str) -> Option<Cidr> {
+    match Cidr::parse(&v.value) {
+        Ok(c) => Some(c),
+        Err(message) => {
+            cx.error(
+                Diagnostic::new(codes::BAD_CIDR, message)
+                    .at(v.span)
+                    .label(format!("not {what}"))
+                    .help("write an address and a prefix length, like `10.244.0.0/16`"),
+            );
+            None
+        }
+    }
+}
+
+fn ip(cx: &mut Cx, v: &Spanned<String>, what: &str) -> Option<IpAddr> {
+    match v.value.parse::<IpAddr>() {
+        Ok(ip) => Some(ip),
+        Err(_) => {
+            let help = if v.value.contains('/') {
+                "write the address alone, without a prefix length"
+            } else {
+                "write an IP address, like `10.0.0.1`"
+            };
+            bad(
+                cx,
+                codes::BAD_ADDRESS,
+                v.span,
+                &format!("not {what}"),
+                (
+                    format!("`{}` is not an IP address", v.value),
+                    Some(help.into()),
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn install_disk(cx: &mut Cx, v: &Spanned<String>) {
+    if let Err(p) = check::destination(&v.value) {
+        bad(cx, codes::BAD_DESTINATION, v.span, "not a disk path", p);
+    }
+}
+
+pub(super) fn talos_cluster(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
+    let children = r.children(cx, SETTINGS);
+    let mut once = Once {
+        seen: BTreeMap::new(),
+    };
+    let mut talos_version_ = None;
+    let mut k8s = None;
+    let mut endpoint = None;
+    let mut vip = None;
+    let mut secrets = None;
+    let mut pod_cidr = None;
+    let mut service_cidr = None;
+    let mut cni = Some(Spanned::new(TalosCni::Flannel, r.header(cx)));
+    let mut kube_proxy = true;
+    let mut disk = None;
+    let mut valid_from = None;
+    let mut schematic = None;
+    let mut patches = Vec::new();
+    let mut nodes = Vec::new();
+    let mut ok = true;
+    for &child in &children {
+        let name = child.name().value();
+        if !matches!(name, "patch" | "node") && !once.first(cx, child) {
+            continue;
+        }
+        match name {
+            "talos-version" => {
+                talos_version_ = setting(cx, child, "talos-version \"v1.13\"");
+                if let Some(v) = &talos_version_ {
+                    ok &= talos_version(cx, v);
+                }
+            }
+            "kubernetes-version" => {
+                k8s = setting(cx, child, "kubernetes-version \"1.33.4\"");
+                if let Some(v) = &k8s {
+                    kubernetes_version(cx, v);
+                }
+            }
+            "endpoint" => {
+                endpoint = setting(cx, child, "endpoint \"https://10.0.0.10:6443\"");
+                if let Some(e) = &endpoint
+                    && let Err(p) = check::url(&e.value, &["https"])
+                {
+                    bad(cx, codes::BAD_URL, e.span, "not an https URL", p);
+                }
+            }
+            "vip" => vip = setting(cx, child, "vip \"10.0.0.10\""),
+            "secrets" => {
+                let mut c = NodeReader::new(cx, child);
+                secrets = match c.next_arg() {
+                    None => {
+                        c.missing_arg(cx, "a secret name", "secrets \"talos-home\"");
+                        None
+                    }
+                    Some(e) => {
+                        let span = cx.value_span(e);
+                        match e.value() {
+                            KdlValue::String(s) => {
+                                cx.literal(s, span, "references").map(|name| Ref {
+                                    kind: RefRole::Secret.allowed()[0],
+                                    name,
+                                    span,
+                                })
+                            }
+                            _ => {
+                                cx.error(wrong_type(
+                                    e,
+                                    span,
+                                    "the value of `secrets`",
+                                    "a string",
+                                    Some(format!(
+                                        "write the secret's name in quotes: `secrets \"{}\"`",
+                                        repr(e)
+                                    )),
+                                ));
+                                None
+                            }
+                        }
+                    }
+                };
+                c.finish(cx);
+            }
+            "pod-cidr" => pod_cidr = setting(cx, child, "pod-cidr \"10.244.0.0/16\""),
+            "service-cidr" => service_cidr = setting(cx, child, "service-cidr \"10.96.0.0/12\""),
+            "cni" => {
+                cni = setting(cx, child, "cni \"none\"").and_then(|v| {
+                    choice(cx, &v, "CNI", TalosCni::ALL, TalosCni::as_str)
+                        .map(|c| Spanned::new(c, v.span))
+                });
+                ok &= cni.is_some();
+            }
+            "kube-proxy" => {
+                let mut c = NodeReader::new(cx, child);
+                match c.next_arg() {
+                    None => c.missing_arg(cx, "a boolean", "kube-proxy #false"),
+                    Some(e) => match e.value() {
+                        KdlValue::Bool(b) => kube_proxy = *b,
+                        _ => {
+                            let span = cx.value_span(e);
+                            cx.error(wrong_type(
+                                e,
+                                span,
+                                "the value of `kube-proxy`",
+                                "a boolean",
+                                Some("write `kube-proxy #false` or `kube-proxy #true`".into()),
+                            ));
+                        }
+                    },
+                }
+                c.finish(cx);
+            }
+            "install-disk" => {
+                disk = setting(cx, child, "install-disk \"/dev/sda\"");
+                if let Some(d) = &disk {
+                    install_disk(cx, d);
+                }
+            }
+            "admin-cert-valid-from" => {
+                let v = setting(cx, child, "admin-cert-valid-from \"2026-01-01T00:00:00Z\"");
+                valid_from = v.and_then(|v| match parse_utc(&v.value) {
+                    Some(t) => Some(Spanned::new(t, v.span)),
+                    None => {
+                        cx.error(
+                            Diagnostic::new(
+                                codes::BAD_TIME,
+                                format!("`{}` is not a UTC time", v.value),
+                            )
+                            .at(v.span)
+                            .label("not YYYY-MM-DDTHH:MM:SSZ")
+                            .help("write the start of the admin certificate's validity in UTC, like `2026-01-01T00:00:00Z`"),
+                        );
+                        None
+                    }
+                });
+            }
+            "schematic" => schematic = read_schematic(cx, child),
+            "patch" => {
+                let mut c = NodeReader::new(cx, child);
+                let path = arg(cx, &mut c, "patch \"patches/common.yaml\"");
+                let role = c.string(cx, "role").and_then(|v| {
+                    choice(cx, &v, "node role", TalosRole::ALL, TalosRole::as_str)
+                        .map(|r| Spanned::new(r, v.span))
+                });
+                c.finish(cx);
+                if let Some(path) = path.and_then(|p| patch_path(cx, &p)) {
+                    patches.push(TalosPatch { path, role });
+                }
+            }
+            _ => {
+                if let Some(n) = read_node(cx, child) {
+                    nodes.push(n);
+                } else {
+                    ok = false;
+                }
+            }
+        }
+    }
+    let header = r.header(cx);
+    let kind = r.kind();
+    let require = |cx: &mut Cx, present: bool, key: &str, example: &str| {
+        if !present {
+            cx.error(
+                Diagnostic::new(codes::MISSING_VALUE, format!("`{kind}` needs `{key}`"))
+                    .at(header)
+                    .label(format!("`{key}` is missing"))
+                    .help(format!("add `{example}` to its block")),
+            );
+        }
+    };
+    let has = |n: &str| once.seen.contains_key(n);
+    require(
+        cx,
+        has("talos-version"),
+        "talos-version",
+        "talos-version \"v1.13\"",
+    );
+    require(
+        cx,
+        has("kubernetes-version"),
+        "kubernetes-version",
+        "kubernetes-version \"1.33.4\"",
+    );
+    require(
+        cx,
+        has("endpoint"),
+        "endpoint",
+        "endpoint \"https://10.0.0.10:6443\"",
+    );
+    require(cx, has("secrets"), "secrets", "secrets \"talos-home\"");
+    require(
+        cx,
+        has("admin-cert-valid-from"),
+        "admin-cert-valid-from",
+        "admin-cert-valid-from \"2026-01-01T00:00:00Z\"",
+    );
+    if ok
+        && !nodes
+            .iter()
+            .any(|n| n.role.value == TalosRole::ControlPlane)
+    {
+        cx.error(
+            Diagnostic::new(
+                codes::NO_CONTROL_PLANE,
+                format!("`{kind}` has no control-plane node"),
+            )
+            .at(header)
+            .label("no `node … role=\"controlplane\"`")
+            .help("a Talos cluster needs at least one: add `node \"cp1\" role=\"controlplane\" { address \"10.0.0.11/24\" }`"),
+        );
+    }
+    check_network(
+        cx,
+        &nodes,
+        vip.as_ref(),
+        pod_cidr.as_ref(),
+        service_cidr.as_ref(),
+    );
+    if let (Some(s), Some(v)) = (&schematic, &talos_version_)
+        && v.value
+            .split('-')
+            .next()
+            .is_some_and(|c| c.split('.').count() == 2)
+    {
+        let s: &TalosSchematic = s;
+        cx.error(
+            Diagnostic::new(
+                codes::BAD_VERSION,
+                format!(
+                    "the installer image needs a Talos release, not the contract `{}`",
+                    v.value
+                ),
+            )
+            .at(v.span)
+            .label("a contract, not a release")
+            .note(
+                s.span,
+                "the schematic's installer image is tagged with the release",
+            )
+            .help(format!("write the release, like `{}.0`", v.value)),
+        );
+    }
+    if !ok {
+        return None;
+    }
+    Some(Body::TalosCluster(Box::new(TalosClusterDecl {
+        talos_version: talos_version_?,
+        kubernetes_version: k8s?,
+        endpoint: endpoint?,
+        vip,
+        secrets: secrets?,
+        pod_cidr,
+        service_cidr,
+        cni: cni?,
+        kube_proxy,
+        install_disk: disk,
+        schematic,
+        admin_cert_valid_from: valid_from?,
+        patches,
+        nodes,
+    })))
+}
+
+fn read_schematic(cx: &mut Cx, child: &KdlNode) -> Option<TalosSchematic> {
+    let mut c = NodeReader::new(cx, child);
+    let items = c.children(cx, &["extension", "extra-kernel-arg"]);
+    let mut s = TalosSchematic {
+        extensions: Vec::new(),
+        extra_kernel_args: Vec::new(),
+        span: cx.span(child.span()),
+    };
+    for item in items {
+        if item.name().value() == "extension" {
+            if let Some(v) = setting(cx, item, "extension \"siderolabs/qemu-guest-agent\"") {
+                s.extensions.push(v);
+            }
+        } else if let Some(v) = setting(cx, item, "extra-kernel-arg \"net.ifnames=0\"") {
+            s.extra_kernel_args.push(v);
+        }
+    }
+    c.finish(cx);
+    Some(s)
+}
+
+fn read_node(cx: &mut Cx, child: &KdlNode) -> Option<TalosNode> {
+    let mut c = NodeReader::new(cx, child);
+    let name = match c.next_arg() {
+        None => {
+            c.missing_arg(cx, "a host name", "node \"cp1\" role=\"controlplane\"");
+            None
+        }
+        Some(e) => {
+            let span = cx.value_span(e);
+            match e.value() {
+                KdlValue::String(s) => {
+                    check_name(cx, s, span).then(|| Spanned::new(s.clone(), span))
+                }
+                _ => {
+                    cx.error(wrong_type(
+                        e,
+                        span,
+                        "the name of `node`",
+                        "a string",
+                        Some(format!("write the name in quotes: `node \"{}\"`", repr(e))),
+                    ));
+                    None
+                }
+            }
+        }
+    };
+    let role = if c.prop("role").is_none() {
+        c.missing(cx, "role", "role=\"controlplane\"");
+        None
+    } else {
+        c.string(cx, "role").and_then(|v| {
+            choice(cx, &v, "node role", TalosRole::ALL, TalosRole::as_str)
+                .map(|r| Spanned::new(r, v.span))
+        })
+    };
+    let children = c.children(cx, NODE_SETTINGS);
+    let mut once = Once {
+        seen: BTreeMap::new(),
+    };
+    let mut address = None;
+    let mut gateway = None;
+    let mut link = None;
+    let mut nameservers = Vec::new();
+    let mut disk = None;
+    let mut labels = BTreeMap::new();
+    let mut taints = BTreeMap::new();
+    let mut patches = Vec::new();
+    for &n in &children {
+        let what = n.name().value();
+        if matches!(what, "address" | "install-disk") && !once.first(cx, n) {
+            continue;
+        }
+        match what {
+            "address" => {
+                let mut a = NodeReader::new(cx, n);
+                address = arg(cx, &mut a, "address \"10.0.0.11/24\" gateway=\"10.0.0.1\"");
+                gateway = a.string(cx, "gateway");
+                link = a.string(cx, "link");
+                a.finish(cx);
+                if let Some(g) = &gateway {
+                    ip(cx, g, "a gateway address");
+                }
+            }
+            "nameserver" => {
+                let mut a = NodeReader::new(cx, n);
+                for e in a.rest_args() {
+                    let span = cx.value_span(e);
+                    if let KdlValue::String(s) = e.value()
+                        && let Ok(v) = cx.interpolate(s, span)
+                    {
+                        let v = Spanned::new(v, span);
+                        if ip(cx, &v, "a nameserver address").is_some() {
+                            nameservers.push(v);
+                        }
+                    } else if !matches!(e.value(), KdlValue::String(_)) {
+                        cx.error(wrong_type(e, span, "a nameserver", "a string", None));
+                    }
+                }
+                a.finish(cx);
+            }
+            "install-disk" => {
+                disk = setting(cx, n, "install-disk \"/dev/sda\"");
+                if let Some(d) = &disk {
+                    install_disk(cx, d);
+                }
+            }
+            "label" | "taint" => {
+                let mut a = NodeReader::new(cx, n);
+                let example = if what == "label" {
+                    "label \"topology.kubernetes.io/zone\" \"rack1\""
+                } else {
+                    "taint \"dedicated\" \"infra:NoSchedule\""
+                };
+                let key = arg(cx, &mut a, example);
+                let value = arg(cx, &mut a, example);
+                a.finish(cx);
+                let (Some(key), Some(value)) = (key, value) else {
+                    continue;
+                };
+                let problem = qualified_name(&key.value)
+                    .map(|p| (key.span, p))
+                    .or_else(|| {
+                        let v = if what == "taint" {
+                            taint_value(&value.value)
+                        } else {
+                            label_value(&value.value)
+                        };
+                        v.map(|p| (value.span, p))
+                    });
+                if let Some((span, (message, help))) = problem {
+                    cx.error(
+                        Diagnostic::new(codes::BAD_KEY, message)
+                            .at(span)
+                            .label(format!("not a valid {what}"))
+                            .help(help),
+                    );
+                    continue;
+                }
+                let map = if what == "label" {
+                    &mut labels
+                } else {
+                    &mut taints
+                };
+                if let Some(first) = map.get(&key.value) {
+                    let first: &Spanned<String> = first;
+                    cx.error(
+                        Diagnostic::new(
+                            codes::DUPLICATE_KEY,
+                            format!("`{what}` key `{}` is given twice", key.value),
+                        )
+                        .at(key.span)
+                        .label("given again here")
+                        .note(first.span, "first given here")
+                        .help("keep one of them"),
+                    );
+                    continue;
+                }
+                map.insert(key.value, value);
+            }
+            _ => {
+                let mut a = NodeReader::new(cx, n);
+                let path = arg(cx, &mut a, "patch \"patches/cp1.yaml\"");
+                a.finish(cx);
+                if let Some(p) = path.and_then(|p| patch_path(cx, &p)) {
+                    patches.push(p);
+                }
+            }
+        }
+    }
+    if !once.seen.contains_key("address") {
+        c.missing_arg(
+            cx,
+            "an `address` child",
+            "node \"cp1\" role=\"controlplane\" { address \"10.0.0.11/24\" gateway=\"10.0.0.1\" }",
+        );
+    }
+    let span = cx.span(child.span());
+    c.finish(cx);
+    let address = address?;
+    cidr(cx, &address, "an address with its prefix length")?;
+    let link = link.unwrap_or_else(|| Spanned::new(DEFAULT_LINK.to_string(), address.span));
+    Some(TalosNode {
+        name: name?,
+        role: role?,
+        address,
+        gateway,
+        link,
+        nameservers,
+        install_disk: disk,
+        labels,
+        taints,
+        patches,
+        span,
+    })
+}
+
+/// A taint's `value:Effect` (or `Effect`).
+fn taint_value(v: &str) -> Option<(String, String)> {
+    let (value, effect) = v.rsplit_once(':').unwrap_or(("", v));
+    let effect_ok = matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute");
+    if effect_ok && label_value(value).is_none() {
+        return None;
+    }
+    Some((
+        format!("`{v}` is not a taint"),
+        "write `value:Effect` or `Effect`, the effect one of `NoSchedule`, `PreferNoSchedule` and `NoExecute`: `infra:NoSchedule`".into(),
+    ))
+}
+
+/// Duplicate names and addresses, overlapping networks, the VIP's subnet.
+fn check_network(
+    cx: &mut Cx,
+    nodes: &[TalosNode],
+    vip: Option<&Spanned<String>>,
+    pod: Option<&Spanned<String>>,
+    service: Option<&Spanned<String>>,
+) {
+    let mut names: BTreeMap<&str, Span> = BTreeMap::new();
+    let mut ips: BTreeMap<IpAddr, Span> = BTreeMap::new();
+    for n in nodes {
+        if let Some(first) = names.insert(&n.name.value, n.name.span) {
+            cx.error(
+                Diagnostic::new(
+                    codes::DUPLICATE_NODE,
+                    format!("node `{}` is declared twice", n.name.value),
+                )
+                .at(n.name.span)
+                .label("declared again here")
+                .note(first, "first declared here")
+                .help("node names are host names: each node needs its own"),
+            );
+            names.insert(&n.name.value, first);
+        }
+        if let Ok(c) = Cidr::parse(&n.address.value)
+            && let Some(first) = ips.insert(c.ip, n.address.span)
+        {
+            cx.error(
+                Diagnostic::new(
+                    codes::DUPLICATE_ADDRESS,
+                    format!("address {} is given to two nodes", c.ip),
+                )
+                .at(n.address.span)
+                .label("given again here")
+                .note(first, "first given here")
+                .help("each node needs its own address"),
+            );
+            ips.insert(c.ip, first);
+        }
+    }
+    let pod_c = match pod {
+        Some(p) => cidr(cx, p, "a pod network").map(|c| (c, p.span, "pod CIDR")),
+        None => Cidr::parse(DEFAULT_POD_CIDR)
+            .ok()
+            .map(|c| (c, Span::new(cx.file, 0, 0), "default pod CIDR")),
+    };
+    let svc_c = match service {
+        Some(s) => cidr(cx, s, "a service network").map(|c| (c, s.span, "service CIDR")),
+        None => Cidr::parse(DEFAULT_SERVICE_CIDR)
+            .ok()
+            .map(|c| (c, Span::new(cx.file, 0, 0), "default service CIDR")),
+    };
+    let written = |s: Span| s.len > 0;
+    if let (Some((p, ps, _)), Some((s, ss, _))) = (pod_c, svc_c)
+        && p.overlaps(&s)
+    {
+        let (at, other, what) = if written(ss) {
+            (ss, ps, "pod")
+        } else {
+            (ps, ss, "service")
+        };
+        let mut d = Diagnostic::new(
+            codes::OVERLAPPING_CIDRS,
+            format!(
+                "the pod CIDR {} and the service CIDR {} overlap",
+                p.network_string(),
+                s.network_string()
+            ),
+        )
+        .at(at)
+        .label("overlaps")
+        .help("pods and services need separate address ranges");
+        if written(other) {
+            d = d.note(other, format!("the {what} CIDR"));
+        }
+        cx.error(d);
+    }
+    let mut reported_subnets = Vec::new();
+    for n in nodes {
+        let Ok(net) = Cidr::parse(&n.address.value) else {
+            continue;
+        };
+        if reported_subnets.contains(&net.network_string()) {
+            continue;
+        }
+        for (c, span, what) in [pod_c, svc_c].into_iter().flatten() {
+            if net.overlaps(&c) {
+                reported_subnets.push(net.network_string());
+                let mut d = Diagnostic::new(
+                    codes::OVERLAPPING_CIDRS,
+                    format!(
+                        "node `{}`'s subnet {} overlaps the {what} {}",
+                        n.name.value,
+                        net.network_string(),
+                        c.network_string()
+                    ),
+                )
+                .at(n.address.span)
+                .label("overlaps")
+                .help(if written(span) {
+                    "the cluster's pod and service networks must not contain node addresses"
+                } else {
+                    "the cluster's pod and service networks must not contain node addresses: set `pod-cidr`/`service-cidr` to ranges the nodes do not use"
+                });
+                if written(span) {
+                    d = d.note(span, format!("the {what}"));
+                }
+                cx.error(d);
+                break;
+            }
+        }
+    }
+    let Some(vip) = vip else { return };
+    let Some(vip_ip) = ip(cx, vip, "an IP address") else {
+        return;
+    };
+    if let Some(first) = ips.get(&vip_ip) {
+        cx.error(
+            Diagnostic::new(
+                codes::DUPLICATE_ADDRESS,
+                format!("the VIP {vip_ip} is also a node's address"),
+            )
+            .at(vip.span)
+            .label("in use")
+            .note(*first, "given to a node here")
+            .help("the VIP is shared by the control planes and must be an address no node has"),
+        );
+        return;
+    }
+    for n in nodes
+        .iter()
+        .filter(|n| n.role.value == TalosRole::ControlPlane)
+    {
+        let Ok(net) = Cidr::parse(&n.address.value) else {
+            continue;
+        };
+        if !net.contains(vip_ip) {
+            cx.error(
+                Diagnostic::new(
+                    codes::VIP_OUTSIDE_SUBNET,
+                    format!(
+                        "the VIP {vip_ip} is outside control plane `{}`'s subnet {}",
+                        n.name.value,
+                        net.network_string()
+                    ),
+                )
+                .at(vip.span)
+                .label("not reachable on the node's link")
+                .note(n.address.span, "the node's address")
+                .help("a layer-2 VIP moves between control planes on one subnet: pick a free address inside it"),
+            );
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! Planning a `talos-cluster`: one machine-config derivation per node and
+//! one talosconfig derivation for the admin.
+//!
+//! Both are secret (`drv.secret`): machine configs carry the cluster's
+//! private keys, the talosconfig an admin client key. Each hashes the tag of
+//! the bundle secret (source `tag:NAME`, parameter `secrets`), never its
+//! plaintext, so planning needs no identity.
+//!
+//! The derivation contract, which the `talos-config` and `talosconfig`
+//! compilers (in `hlb-talos`) read:
+//!
+//! `talos-config` parameters: `cluster`, `talos_version`,
+//! `kubernetes_version`, `endpoint`, `role`, `secrets` (the bundle's secret
+//! name), `install_disk` (string or null), `schematic` (null or
+//! `{extensions, extra_kernel_args}`), `pod_cidr`/`service_cidr` (string or
+//! null: Talos's defaults), `cni` (`flannel`|`none`), `kube_proxy` (bool),
+//! `vip` (string or null; control planes only), `node`
+//! (`{hostname, address, gateway, link, nameservers, labels, taints}`),
+//! `patches` (source roles `patch:N` in the order they apply: cluster, then
+//! role, then node) and `patch_names` (their recipe paths, for messages).
+//! Sources: `patch:N`, `tag:NAME`.
+//!
+//! `talosconfig` parameters: `cluster` (the context name), `endpoints`
+//! (control-plane addresses), `nodes` (every node's address), `secrets`,
+//! `valid_from` (seconds since the epoch, from `admin-cert-valid-from`),
+//! `valid_seconds`. Sources: `tag:NAME`.
+//!
+//! Targets: `talos/<cluster>/<node>` holds the node's `machine-config`
+//! (meta: `address`, `role`, `hostname`), `talos/<cluster>` the
+//! `talosconfig`.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Planner, diag};
+use crate::decl::{Decl, Spanned, TalosClusterDecl, TalosRole};
+use crate::drv::{Derivation, Value};
+use crate::io::RelPath;
+
+/// Role of the planned artifact in a node's target.
+pub const MACHINE_CONFIG: &str = "machine-config";
+/// Role of the admin's client config in the cluster's target.
+pub const TALOSCONFIG: &str = "talosconfig";
+/// How long the admin certificate is valid: one year (365 days), as Talos.
+pub const ADMIN_CERT_VALID_SECONDS: i64 = 365 * 24 * 3600;
+
+/// The target of a cluster's shared artifacts.
+pub fn cluster_target(cluster: &str) -> String {
+    format!("talos/{cluster}")
+}
+
+/// The target of one node.
+pub fn node_target(cluster: &str, node: &str) -> String {
+    format!("talos/{cluster}/{node}")
+}
+
+fn opt(v: &Option<Spanned<String>>) -> Value {
+    v.as_ref().map(|s| s.value.clone()).into()
+}
+
+fn strings(m: &BTreeMap<String, Spanned<String>>) -> Value {
+    Value::Map(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.value.as_str())))
+            .collect(),
+    )
+}
+
+impl Planner<'_> {
+    /// A patch file as a source; its digest.
+    fn patch_source(&mut self, p: &Spanned<RelPath>) -> Option<hlb_cache::Digest> {
+        match self.lab.files.get(&p.value) {
+            Some(file) => {
+                self.sources.insert(file.digest, file.bytes.clone());
+                Some(file.digest)
+            }
+            None => {
+                self.errors.push(diag(
+                    "E0507",
+                    p.span,
+                    format!("patch `{}` was not read by the loader", p.value),
+                    Some("this is a bug in hlb; please report it".into()),
+                ));
+                None
+            }
+        }
+    }
+
+    pub(super) fn talos_cluster(&mut self, d: &Decl, t: &TalosClusterDecl) -> Option<()> {
+        let (Some(config_version), Some(tc_version)) = (
+            self.version("talos-config", d.span),
+            self.version("talosconfig", d.span),
+        ) else {
+            return None;
+        };
+        let cluster = d.name.value.as_str();
+        let secret = t.secrets.name.as_str();
+        let mut tag = BTreeMap::new();
+        self.tag_sources(&[secret], t.secrets.span, &mut tag)?;
+        // Patch files, each once as a source.
+        let mut cluster_patches = Vec::new();
+        for p in &t.patches {
+            let digest = self.patch_source(&p.path)?;
+            cluster_patches.push((p, digest));
+        }
+        let mut node_patches = Vec::new();
+        for n in &t.nodes {
+            let mut these = Vec::new();
+            for p in &n.patches {
+                these.push((p.value.clone(), self.patch_source(p)?));
+            }
+            node_patches.push(these);
+        }
+        let schematic = t.schematic.as_ref().map_or(Value::Null, |s| {
+            let list = |v: &[Spanned<String>]| {
+                Value::List(v.iter().map(|x| Value::from(x.value.as_str())).collect())
+            };
+            Value::map()
+                .with("extensions", list(&s.extensions))
+                .with("extra_kernel_args", list(&s.extra_kernel_args))
+        });
+        let common = Value::map()
+            .with("cluster", cluster)
+            .with("talos_version", t.talos_version.value.as_str())
+            .with("kubernetes_version", t.kubernetes_version.value.as_str())
+            .with("endpoint", t.endpoint.value.as_str())
+            .with("secrets", secret)
+            .with("schematic", schematic)
+            .with("pod_cidr", opt(&t.pod_cidr))
+            .with("service_cidr", opt(&t.service_cidr))
+            .with("cni", t.cni.value.as_str())
+            .with("kube_proxy", t.kube_proxy);
+        for (n, own) in t.nodes.iter().zip(node_patches) {
+            let mut sources = tag.clone();
+            let mut roles = Vec::new();
+            let mut names = Vec::new();
+            let applicable = cluster_patches
+                .iter()
+                .filter(|(p, _)| p.role.is_none())
+                .chain(
+                    cluster_patches
+                        .iter()
+                        .filter(|(p, _)| p.role.as_ref().is_some_and(|r| r.value == n.role.value)),
+                )
+                .map(|(p, digest)| (p.path.value.clone(), *digest))
+                .chain(own);
+            for (i, (path, digest)) in applicable.enumerate() {
+                let role = format!("patch:{i}");
+                sources.insert(role.clone(), digest);
+                roles.push(Value::from(role));
+                names.push(Value::from(path.to_string()));
+            }
+            let node = Value::map()
+                .with("hostname", n.name.value.as_str())
+                .with("address", n.address.value.as_str())
+                .with("gateway", opt(&n.gateway))
+                .with("link", n.link.value.as_str())
+                .with(
+                    "nameservers",
+                    Value::List(
+                        n.nameservers
+                            .iter()
+                            .map(|s| Value::from(s.value.as_str()))
+                            .collect(),
+                    ),
+                )
+                .with("labels", strings(&n.labels))
+                .with("taints", strings(&n.taints));
+            let vip = match n.role.value {
+                TalosRole::ControlPlane => opt(&t.vip),
+                TalosRole::Worker => Value::Null,
+            };
+            let params = common
+                .clone()
+                .with("role", n.role.value.as_str())
+                .with(
+                    "install_disk",
+                    opt(if n.install_disk.is_some() {
+                        &n.install_disk
+                    } else {
+                        &t.install_disk
+                    }),
+                )
+                .with("vip", vip)
+                .with("node", node)
+                .with("patches", Value::List(roles))
+                .with("patch_names", Value::List(names));
+            let drv = Derivation {
+                kind: "talos-config".into(),
+                name: format!("{cluster}-{}", n.name.value),
+                builder_version: config_version,
+                params,
+                inputs: BTreeMap::new(),
+                sources,
+                fixed_output: None,
+                secret: true,
+            };
+            let id = drv.id();
+            self.drvs.insert(id, drv);
+            let mut meta = BTreeMap::new();
+            meta.insert("secret".to_string(), json!(true));
+            meta.insert("address".to_string(), json!(n.ip()));
+            meta.insert("role".to_string(), json!(n.role.value.as_str()));
+            meta.insert("hostname".to_string(), json!(n.name.value));
+            self.artifact(
+                node_target(cluster, &n.name.value),
+                MACHINE_CONFIG,
+                id,
+                meta,
+            );
+        }
+        let ips = |filter: fn(&TalosRole) -> bool| {
+            Value::List(
+                t.nodes
+                    .iter()
+                    .filter(|n| filter(&n.role.value))
+                    .map(|n| Value::from(n.ip()))
+                    .collect(),
+            )
+        };
+        let valid_from = i64::try_from(t.admin_cert_valid_from.value).unwrap_or(i64::MAX);
+        let params = Value::map()
+            .with("cluster", cluster)
+            .with("endpoints", ips(|r| *r == TalosRole::ControlPlane))
+            .with("nodes", ips(|_| true))
+            .with("secrets", secret)
+            .with("valid_from", valid_from)
+            .with("valid_seconds", ADMIN_CERT_VALID_SECONDS);
+        let drv = Derivation {
+            kind: "talosconfig".into(),
+            name: format!("{cluster}-talosconfig"),
+            builder_version: tc_version,
+            params,
+            inputs: BTreeMap::new(),
+            sources: tag,
+            fixed_output: None,
+            secret: true,
+        };
+        let id = self.add(d, drv);
+        let mut meta = BTreeMap::new();
+        meta.insert("secret".to_string(), json!(true));
+        self.artifact(cluster_target(cluster), TALOSCONFIG, id, meta);
+        Some(())
+    }
+}

@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name talos-home
+lab-key c27ae3e33558728b
+hmac-sha256 6a1f0c3e9b7d2a4c8e5f1b3d7a9c2e4f6b8d0a1c3e5f7b9d1a3c5e7f9b1d3a5c
