@@ -159,6 +159,9 @@ Examples:
     /// Download a URL and print the pin to paste into a recipe.
     #[command(after_help = "Example:\n  hlb prefetch https://example.org/tool-1.0.tar.gz")]
     Prefetch { url: String },
+    /// Talos machine configs (a `talosctl gen config` drop-in) and secrets bundles.
+    #[command(subcommand)]
+    Talos(TalosCommand),
 }
 
 #[derive(Args, Debug)]
@@ -285,4 +288,153 @@ pub enum SealingKeyCommand {
         #[arg(long)]
         force: bool,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TalosCommand {
+    /// Generate Talos files (machine configs and talosconfig).
+    #[command(subcommand)]
+    Gen(TalosGenCommand),
+    /// The cluster's secrets bundle, kept as an hlb secret.
+    #[command(
+        subcommand,
+        after_help = "\
+Examples:
+  hlb talos secrets init home-talos                  a new cluster's bundle
+  hlb talos secrets import secrets.yaml home-talos   an existing cluster's (talosctl, talhelper)
+  hlb talos secrets export home-talos                print it (stdout only)"
+    )]
+    Secrets(TalosSecretsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TalosGenCommand {
+    /// Machine configs and talosconfig: a drop-in for `talosctl gen config`.
+    #[command(
+        long_about = "\
+Generate controlplane.yaml, worker.yaml and talosconfig, as `talosctl gen config`
+does, with the same flags and the same bytes out.
+
+The cluster endpoint is the Kubernetes API URL (https://HOST:6443): a control
+plane node's address for a single control plane, else a load balancer or VIP.
+
+Differences from talosctl: Talos's doc comments and examples are never written
+(`--with-docs` and `--with-examples` are accepted and have no effect); files are
+written 0600 because they hold private keys; without --with-secrets a new bundle
+is generated and not kept (use `hlb talos secrets init` to keep one).",
+        after_help = "\
+Examples:
+  hlb talos gen config home https://10.0.0.10:6443 --with-secrets secrets.yaml
+  hlb talos gen config home https://10.0.0.10:6443 --with-secrets secrets.yaml \\
+      --talos-version v1.13 --install-disk /dev/nvme0n1 \\
+      --config-patch @all.yaml --config-patch-control-plane @cp.yaml -o out/
+  hlb talos gen config home https://10.0.0.10:6443 --with-secrets secrets.yaml \\
+      -t worker -o -                                     worker config on stdout"
+    )]
+    Config(Box<GenConfigArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct GenConfigArgs {
+    /// Cluster name.
+    pub cluster: String,
+    /// Kubernetes API endpoint URL (https://HOST:PORT).
+    pub endpoint: String,
+    /// Use this secrets bundle (`talosctl gen secrets` format) [default: a new one, not kept].
+    #[arg(long, value_name = "FILE")]
+    pub with_secrets: Option<PathBuf>,
+    /// Talos version contract to generate for (v1.12, v1.13, v1.14).
+    #[arg(long, default_value = "v1.13")]
+    pub talos_version: String,
+    /// Kubernetes version to run.
+    #[arg(long, default_value = "1.36.3")]
+    pub kubernetes_version: String,
+    /// Additional Subject-Alt-Names for the API server certificate (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "SANS")]
+    pub additional_sans: Vec<String>,
+    /// Patch applied to every config: inline YAML/JSON, or @FILE (repeatable, in order).
+    #[arg(long, value_name = "PATCH")]
+    pub config_patch: Vec<String>,
+    /// Patch applied to controlplane.yaml, after the --config-patch ones.
+    #[arg(long, value_name = "PATCH")]
+    pub config_patch_control_plane: Vec<String>,
+    /// Patch applied to worker.yaml, after the --config-patch ones.
+    #[arg(long, value_name = "PATCH")]
+    pub config_patch_worker: Vec<String>,
+    /// Disk to install to (empty: none written).
+    #[arg(long, default_value = "/dev/sda")]
+    pub install_disk: String,
+    /// Installer image (empty: none written).
+    #[arg(long, default_value = "ghcr.io/siderolabs/installer:v1.13.9")]
+    pub install_image: String,
+    /// Cluster DNS domain.
+    #[arg(long, default_value = "cluster.local")]
+    pub dns_domain: String,
+    /// Registry mirror REGISTRY=URL (comma-separated, repeatable).
+    #[arg(long, value_delimiter = ',', value_name = "REGISTRY=URL")]
+    pub registry_mirror: Vec<String>,
+    /// Accepted for compatibility; hlb never writes Talos's doc comments.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub with_docs: bool,
+    /// Accepted for compatibility; hlb never writes Talos's commented examples.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub with_examples: bool,
+    /// What to write (comma-separated): controlplane, worker, talosconfig.
+    #[arg(
+        short = 't',
+        long,
+        value_delimiter = ',',
+        default_value = "controlplane,worker,talosconfig"
+    )]
+    pub output_types: Vec<String>,
+    /// Where to write: a directory, or for a single output type a file or `-` (stdout) [default: .].
+    #[arg(short, long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Directory to write to (talosctl's older flag; always a directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub output_dir: Option<PathBuf>,
+    /// Overwrite existing files.
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TalosSecretsCommand {
+    /// Generate a new secrets bundle and keep it as the hlb secret NAME.
+    #[command(after_help = "\
+Examples:
+  hlb talos secrets init home-talos
+  hlb secret list                            shows home-talos (encrypted, tagged)")]
+    Init {
+        /// Name of the hlb secret to create.
+        name: String,
+        /// Talos version contract the bundle is for.
+        #[arg(long, default_value = "v1.13")]
+        talos_version: String,
+        /// Replace an existing secret of that name (every node must then be reinstalled).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check a bundle from `talosctl gen secrets` or talhelper and keep it as the hlb secret NAME.
+    #[command(after_help = "\
+Examples:
+  hlb talos secrets import secrets.yaml home-talos && shred -u secrets.yaml
+  sops -d talsecret.sops.yaml | hlb talos secrets import - home-talos")]
+    Import {
+        /// The bundle file (`-` for stdin).
+        file: PathBuf,
+        /// Name of the hlb secret to create.
+        name: String,
+        /// Replace an existing secret of that name.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print a bundle kept as an hlb secret, for talosctl (`--with-secrets`).
+    #[command(after_help = "\
+Example:
+  hlb talos gen config home https://10.0.0.10:6443 \\
+      --with-secrets <(hlb talos secrets export home-talos)")]
+    Export { name: String },
 }

@@ -47,6 +47,7 @@ fn main() -> ExitCode {
         Command::Lock { check } => cmd::lock::run(&ctx, check),
         Command::Prefetch { url } => cmd::lock::prefetch(&ctx, &url),
         Command::Secret(c) => cmd::secret::run(&ctx, c),
+        Command::Talos(c) => cmd::talos::run(&ctx, c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,3 +5,4 @@ pub mod inspect;
 pub mod lock;
 pub mod secret;
 pub mod store;
+pub mod talos;

@@ -27,19 +27,7 @@ pub const SEALING_KEY: &str = "sealing-key";
 pub const SEALING_CERT: &str = "sealing-key.crt";
 
 pub fn run(ctx: &Ctx, cmd: SecretCommand) -> Result<()> {
-    let dir = SecretsDir::new(ctx.secrets_dir());
-    if dir.root().exists() {
-        match hlb_secrets::recover(&dir).map_err(|e| anyhow!("{e}"))? {
-            Recovery::Clean => {}
-            Recovery::RolledBack(n) => ctx.out.status(&format!(
-                "undid an interrupted rekey ({n} temporary files removed)"
-            )),
-            Recovery::RolledForward(names) => ctx.out.status(&format!(
-                "completed an interrupted rekey ({} secrets)",
-                names.len()
-            )),
-        }
-    }
+    let dir = open_dir(ctx)?;
     match cmd {
         SecretCommand::Init {
             recipient,
@@ -61,19 +49,38 @@ pub fn run(ctx: &Ctx, cmd: SecretCommand) -> Result<()> {
     }
 }
 
-fn name(s: &str) -> Result<SecretName> {
+/// The lab's secrets directory, after finishing or undoing an interrupted
+/// rekey (every command that reads or writes secrets starts here).
+pub(crate) fn open_dir(ctx: &Ctx) -> Result<SecretsDir> {
+    let dir = SecretsDir::new(ctx.secrets_dir());
+    if dir.root().exists() {
+        match hlb_secrets::recover(&dir).map_err(|e| anyhow!("{e}"))? {
+            Recovery::Clean => {}
+            Recovery::RolledBack(n) => ctx.out.status(&format!(
+                "undid an interrupted rekey ({n} temporary files removed)"
+            )),
+            Recovery::RolledForward(names) => ctx.out.status(&format!(
+                "completed an interrupted rekey ({} secrets)",
+                names.len()
+            )),
+        }
+    }
+    Ok(dir)
+}
+
+pub(crate) fn name(s: &str) -> Result<SecretName> {
     SecretName::new(s).map_err(|e| anyhow!("{e}").into())
 }
 
 /// The operator's identities, or an error saying how to provide one.
-fn identities(ctx: &Ctx) -> Result<(PathBuf, Vec<Identity>)> {
+pub(crate) fn identities(ctx: &Ctx) -> Result<(PathBuf, Vec<Identity>)> {
     find_identities(ctx.global.identity.as_deref())?.ok_or_else(|| {
         anyhow!("no age identity: pass --identity FILE, set HLB_AGE_IDENTITY, or create ~/.ssh/id_ed25519").into()
     })
 }
 
 /// Identities, the lab key and the recipients: what writing a secret needs.
-fn keys(ctx: &Ctx, dir: &SecretsDir) -> Result<(Vec<Identity>, LabKey, Vec<Recipient>)> {
+pub(crate) fn keys(ctx: &Ctx, dir: &SecretsDir) -> Result<(Vec<Identity>, LabKey, Vec<Recipient>)> {
     let (_, ids) = identities(ctx)?;
     let recipients = dir
         .recipients()
@@ -287,7 +294,7 @@ fn edit(ctx: &Ctx, dir: &SecretsDir, n: &str) -> Result<()> {
     Ok(())
 }
 
-fn show(ctx: &Ctx, dir: &SecretsDir, n: &str) -> Result<()> {
+pub(crate) fn show(ctx: &Ctx, dir: &SecretsDir, n: &str) -> Result<()> {
     let n = name(n)?;
     let _no_core = CoreDumpGuard::new().ok();
     let (_, ids) = identities(ctx)?;
