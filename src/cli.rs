@@ -381,6 +381,14 @@ pub struct GenConfigArgs {
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
           default_missing_value = "true", action = clap::ArgAction::Set)]
     pub with_examples: bool,
+    /// Talos's cluster discovery (on by default); turning it off is not supported yet.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub with_cluster_discovery: bool,
+    /// KubeSpan (off by default); turning it on is not supported yet.
+    #[arg(long, value_name = "BOOL", default_value_t = false, num_args = 0..=1, require_equals = true,
+          default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub with_kubespan: bool,
     /// What to write (comma-separated): controlplane, worker, talosconfig.
     #[arg(
         short = 't',

@@ -429,16 +429,27 @@ fn bundles_import_export_and_init_as_hlb_secrets() {
         ],
     ));
     assert!(
-        cfg.contains(
-            &fresh_bundle
-                .secrets
-                .bootstrap_token
-                .split('.')
-                .next()
-                .unwrap()
-                .to_string()
-        )
+        cfg.contains(&format!("    id: {}\n", fresh_bundle.cluster.id)),
+        "{cfg}"
     );
+
+    // A bundle piped in (`sops -d … | hlb talos secrets import - NAME`).
+    let mut child = world
+        .cmd(&recipes)
+        .args(["talos", "secrets", "import", "-", "piped"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(golden_text.as_bytes()).unwrap();
+    }
+    ok(&child.wait_with_output().unwrap());
+    let piped = ok(&world.run(&recipes, &["talos", "secrets", "export", "piped"]));
+    assert_same("bundle imported from stdin", &golden_text, &piped);
 }
 
 /// Paths and temp dirs out of messages, for snapshots.
@@ -469,6 +480,7 @@ fn invalid_and_encrypted_bundles_are_refused() {
         &["talos", "secrets", "import", sops.to_str().unwrap(), "bad"],
     );
     assert_eq!(o.status.code(), Some(1));
+    assert!(!recipes.join("secrets/bad.age").exists());
     insta::assert_snapshot!("sops_bundle", scrub(&stderr(&o), &world));
 
     // gen config refuses it the same way, before writing anything.
@@ -511,6 +523,8 @@ fn bad_flags_are_refused_with_a_reason() {
         run(&["--config-patch", "@missing.yaml"]),
         run(&["--config-patch", "machine: [unclosed"]),
         run(&["--registry-mirror", "docker.io"]),
+        run(&["--with-kubespan"]),
+        run(&["--with-cluster-discovery=false"]),
         run(&[
             "--config-patch",
             "[{\"op\": \"remove\", \"path\": \"/nope\"}]",

@@ -182,6 +182,20 @@ fn parse_bundle(text: &str) -> std::result::Result<SecretsBundle, String> {
 }
 
 fn gen_config(ctx: &Ctx, args: &GenConfigArgs) -> Result<()> {
+    // Accepted at talosctl's defaults so scripts that spell them out run;
+    // the generator has no other setting of them yet.
+    if !args.with_cluster_discovery {
+        return Err(anyhow!(
+            "--with-cluster-discovery=false is not supported yet: turn discovery off with a --config-patch instead"
+        )
+        .into());
+    }
+    if args.with_kubespan {
+        return Err(anyhow!(
+            "--with-kubespan is not supported yet: enable KubeSpan with a --config-patch instead"
+        )
+        .into());
+    }
     let dests = destinations(args)?;
     if !args.force {
         for (_, d) in &dests {
