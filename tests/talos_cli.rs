@@ -313,6 +313,27 @@ fn existing_files_are_kept_unless_forced() {
     assert!(read(&dir.join("worker.yaml")).starts_with("version: v1alpha1\n"));
 }
 
+/// talosctl writes whatever its patches make; so does hlb, saying what
+/// Talos's published schema refuses.
+#[test]
+fn configs_outside_talos_schema_are_written_with_a_warning() {
+    let world = World::new();
+    let out = world.path().join("out");
+    let o = gen_config(
+        &world,
+        world.path(),
+        &[
+            "--config-patch-worker",
+            "machine: {type: bogus}",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    ok(&o);
+    insta::assert_snapshot!("schema_warning", scrub(&stderr(&o), &world));
+    assert!(read(&out.join("worker.yaml")).contains("    type: bogus\n"));
+}
+
 #[test]
 fn without_secrets_a_new_bundle_is_generated() {
     let world = World::new();

@@ -250,6 +250,11 @@ fn gen_config(ctx: &Ctx, args: &GenConfigArgs) -> Result<()> {
             "worker" => machine_config(&input, Role::Worker, &all, &worker)?,
             _ => talosconfig(&bundle, &args.cluster)?,
         };
+        if t != "talosconfig"
+            && let Some(w) = schema_warning(contract, &format!("{t}.yaml"), &text)
+        {
+            ctx.out.status(&w);
+        }
         outputs.push((t, dest, text));
     }
     for (t, dest, text) in outputs {
@@ -287,6 +292,19 @@ fn machine_config(
     let text = generate_config(input, role).map_err(|e| anyhow!("generating {file}: {e}"))?;
     let patches: Vec<&str> = all.iter().chain(own).map(String::as_str).collect();
     Ok(patch::apply_patch_texts(&text, &patches).map_err(|e| anyhow!("patching {file}: {e}"))?)
+}
+
+/// Check a config against Talos's published schema. talosctl writes what
+/// its patches make without such a check; hlb writes it too (a drop-in must
+/// not refuse what talosctl accepts) but says what Talos may refuse.
+fn schema_warning(contract: Contract, file: &str, text: &str) -> Option<String> {
+    hlb_talos::schema::validate_config(contract, text)
+        .err()
+        .map(|e| {
+            format!(
+                "warning: {file} is written, but Talos may refuse it (`talosctl validate` tells): {e}"
+            )
+        })
 }
 
 /// talosconfig with a fresh `os:admin` client certificate valid for a year
