@@ -6,8 +6,11 @@
 //! - `patch`: Talos strategic-merge and RFC 6902 JSON patches.
 //! - `schematic`: Image Factory schematic ids, computed locally.
 //! - `schema`: validation against Talos's published JSON schema.
+//! - `compiler`: the `talos-config` and `talosconfig` compilers of
+//!   `talos-cluster` recipes, built from the modules above.
 
 pub mod bundle;
+pub mod compiler;
 // `gen` is a reserved word in edition 2024: callers write `hlb_talos::r#gen`.
 pub mod r#gen;
 pub mod patch;
