@@ -413,3 +413,91 @@ fn a_patch_talos_would_refuse_fails_schema_validation() {
         "{err}"
     );
 }
+
+/// The planner's derivations, built by these compilers: the recipe → plan →
+/// build path a `hlb build` takes, on the golden bundle.
+#[test]
+fn a_planned_cluster_builds_and_validates() {
+    use hlb_builder::io::{MemIo, RelPath};
+    use hlb_builder::lock::Lock;
+
+    let s = secrets();
+    for contract in ["v1.12.0", "v1.13.2", "v1.14.0"] {
+        let lab = format!(
+            r#"
+lab "home"
+secret "{BUNDLE}"
+talos-cluster "home" {{
+    talos-version "{contract}"
+    kubernetes-version "1.33.4"
+    endpoint "https://10.0.0.10:6443"
+    vip "10.0.0.10"
+    secrets "{BUNDLE}"
+    admin-cert-valid-from "2026-01-01T00:00:00Z"
+    cni "none"; kube-proxy #false
+    install-disk "/dev/sda"
+    schematic {{ extension "siderolabs/qemu-guest-agent"; extra-kernel-arg "net.ifnames=0"; }}
+    patch "patches/common.yaml"
+    patch "patches/cp.yaml" role="controlplane"
+    node "cp1" role="controlplane" {{
+        address "10.0.0.11/24" gateway="10.0.0.1"
+        nameserver "10.0.0.53"
+        label "topology.kubernetes.io/zone" "rack1"
+        taint "dedicated" "infra:NoSchedule"
+    }}
+    node "w1" role="worker" {{ address "10.0.0.12/24" gateway="10.0.0.1"; }}
+}}
+"#
+        );
+        let io = MemIo::new()
+            .with("lab.kdl", lab)
+            .with(
+                &format!("secrets/{BUNDLE}.age"),
+                "unused: the test's source reveals",
+            )
+            .with(&format!("secrets/{BUNDLE}.tag"), s.tag(BUNDLE))
+            // Valid in every contract's v1alpha1 document.
+            .with(
+                "patches/common.yaml",
+                "machine:\n  certSANs:\n    - lab.example.org\n",
+            )
+            .with(
+                "patches/cp.yaml",
+                "machine:\n  certSANs:\n    - cp.example.org\n",
+            );
+        let lab = hlb_builder::load::load(&io, &RelPath::new("lab.kdl").unwrap())
+            .unwrap_or_else(|e| panic!("{}", e.render(false)));
+        let plan = hlb_builder::plan::plan(&lab, &Lock::default(), &|_| Some(1))
+            .unwrap_or_else(|d| panic!("{}", d.render(&lab.sources, false)));
+        let mut built = 0;
+        for (target, arts) in &plan.targets {
+            for a in arts.values() {
+                let d = plan.graph.get(&a.id).unwrap();
+                let sources: BTreeMap<String, Vec<u8>> = d
+                    .sources
+                    .iter()
+                    .map(|(role, digest)| (role.clone(), plan.sources[digest].to_vec()))
+                    .collect();
+                let compiler: &dyn Compiler = match d.kind.as_str() {
+                    "talos-config" => &TalosConfigCompiler,
+                    _ => &TalosconfigCompiler,
+                };
+                let text = build(compiler, &s, d, &sources)
+                    .unwrap_or_else(|e| panic!("{contract} {target}: {e}"));
+                if d.kind == "talos-config" {
+                    validate_config(parse(contract), &text).unwrap();
+                    assert!(text.contains("- lab.example.org"), "{contract} {target}");
+                    assert_eq!(
+                        text.contains("- cp.example.org"),
+                        target.ends_with("/cp1"),
+                        "{contract} {target}: the role patch reaches control planes only"
+                    );
+                } else {
+                    assert!(text.contains("- 10.0.0.11\n"), "{text}");
+                }
+                built += 1;
+            }
+        }
+        assert_eq!(built, 3, "{contract}");
+    }
+}
