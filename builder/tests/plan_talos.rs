@@ -215,6 +215,10 @@ fn one_secret_config_per_node_and_a_talosconfig() {
         vec!["tag:talos-home"]
     );
     assert_eq!(p.by_name["home"], p.targets["talos/home"]["talosconfig"].id);
+    assert_eq!(
+        p.by_name["home-cp1"],
+        p.targets["talos/home/cp1"]["machine-config"].id
+    );
 }
 
 fn ids(p: &Plan) -> [hlb_builder::DrvId; 3] {

@@ -25,6 +25,10 @@
 //! `valid_from` (seconds since the epoch, from `admin-cert-valid-from`),
 //! `valid_seconds`. Sources: `tag:NAME`.
 //!
+//! Names: the talosconfig derivation is the cluster's (`by_name[CLUSTER]`,
+//! derivation `CLUSTER-talosconfig`); node derivations are
+//! `CLUSTER-NODE`, also in `by_name` unless a declaration has that name.
+//!
 //! Targets: `talos/<cluster>/<node>` holds the node's `machine-config`
 //! (meta: `address`, `role`, `hostname`), `talos/<cluster>` the
 //! `talosconfig`.
@@ -197,6 +201,9 @@ impl Planner<'_> {
                 secret: true,
             };
             let id = drv.id();
+            // Named for `hlb show home-cp1`; a declaration of that name
+            // (planned later: it sorts after the cluster) takes precedence.
+            self.by_name.entry(drv.name.clone()).or_insert(id);
             self.drvs.insert(id, drv);
             let mut meta = BTreeMap::new();
             meta.insert("secret".to_string(), json!(true));
