@@ -553,11 +553,29 @@ pub struct TalosSchematic {
     pub span: Span,
 }
 
-/// `patch "file.yaml" [role=…]`: a Talos config patch (strategic merge or
-/// RFC 6902), a recipe file whose bytes are in [`Lab::files`].
+/// Where a Talos config patch (strategic merge or RFC 6902) comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PatchSource {
+    /// `patch "file.yaml"`: a recipe file whose bytes are in [`Lab::files`].
+    File(Spanned<RelPath>),
+    /// `patch text="…"`: inline, interpolated (public: no secrets).
+    Text(Spanned<String>),
+}
+
+impl PatchSource {
+    pub fn span(&self) -> Span {
+        match self {
+            PatchSource::File(p) => p.span,
+            PatchSource::Text(t) => t.span,
+        }
+    }
+}
+
+/// `patch "file.yaml" [role=…]` or `patch text="…" [role=…]` of a
+/// `talos-cluster`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TalosPatch {
-    pub path: Spanned<RelPath>,
+    pub source: PatchSource,
     /// Only for nodes of this role (cluster level only).
     pub role: Option<Spanned<TalosRole>>,
 }
@@ -580,7 +598,7 @@ pub struct TalosNode {
     /// Key → `value:Effect` (or `Effect`).
     pub taints: BTreeMap<String, Spanned<String>>,
     /// Node-level patches, in source order (after the cluster's).
-    pub patches: Vec<Spanned<RelPath>>,
+    pub patches: Vec<PatchSource>,
     /// The whole `node` child.
     pub span: Span,
 }

@@ -102,6 +102,10 @@ fn dump(lab: &Lab) -> Value {
                 "after": s.after.iter().map(r).collect::<Vec<_>>(),
             }),
             Body::TalosCluster(t) => {
+                let patch = |p: &hlb_builder::decl::PatchSource| match p {
+                    hlb_builder::decl::PatchSource::File(f) => json!({"file": f.value.as_str()}),
+                    hlb_builder::decl::PatchSource::Text(t) => json!({"text": t.value}),
+                };
                 let opt = |v: &Option<hlb_builder::decl::Spanned<String>>| {
                     v.as_ref().map(|v| v.value.clone())
                 };
@@ -127,9 +131,9 @@ fn dump(lab: &Lab) -> Value {
                         "extra_kernel_args": s.extra_kernel_args.iter().map(|e| &e.value).collect::<Vec<_>>(),
                     })),
                     "patches": t.patches.iter().map(|p| json!({
-                        "path": p.path.value.as_str(),
+                        "source": patch(&p.source),
                         "role": p.role.as_ref().map(|r| r.value.as_str()),
-                        "at": at(p.path.span),
+                        "at": at(p.source.span()),
                     })).collect::<Vec<_>>(),
                     "nodes": t.nodes.iter().map(|n| json!({
                         "name": n.name.value,
@@ -142,7 +146,7 @@ fn dump(lab: &Lab) -> Value {
                         "install_disk": opt(&n.install_disk),
                         "labels": map(&n.labels),
                         "taints": map(&n.taints),
-                        "patches": n.patches.iter().map(|p| p.value.as_str()).collect::<Vec<_>>(),
+                        "patches": n.patches.iter().map(patch).collect::<Vec<_>>(),
                     })).collect::<Vec<_>>(),
                 })
             }

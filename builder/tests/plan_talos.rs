@@ -47,6 +47,7 @@ talos-cluster "home" {
     node "w1" role="worker" {
         address "10.0.0.12/24" gateway="10.0.0.1" link="ens18"
         install-disk "/dev/vda"
+        patch text="machine:\n  kubelet:\n    extraArgs:\n      max-pods: \"${lab.name}\"\n"
     }
 }
 "#;
@@ -188,9 +189,15 @@ fn one_secret_config_per_node_and_a_talosconfig() {
     );
     assert_eq!(
         json(w1.params.get("patch_names").unwrap()),
-        json!(["patches/common.yaml"])
+        json!(["patches/common.yaml", "inline patch at lab.kdl:26:20"])
     );
-    assert_eq!(w1.sources.len(), 2);
+    assert_eq!(w1.sources.len(), 3);
+    assert_eq!(
+        w1.sources["patch:1"],
+        digest("machine:\n  kubelet:\n    extraArgs:\n      max-pods: \"home\"\n"),
+        "inline patches are interpolated and hashed like files"
+    );
+    assert!(p.sources.contains_key(&w1.sources["patch:1"]));
     let meta = &p.targets["talos/home/w1"]["machine-config"].meta;
     assert_eq!(meta["address"], json!("10.0.0.12"));
     assert_eq!(meta["role"], json!("worker"));

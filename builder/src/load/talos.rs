@@ -27,8 +27,8 @@ use super::reader::{NodeReader, check_name, repr, wrong_type};
 use super::sealed::{label_value, qualified_name};
 use super::suggest::did_you_mean;
 use crate::decl::{
-    Body, Ref, RefRole, Spanned, TalosClusterDecl, TalosCni, TalosNode, TalosPatch, TalosRole,
-    TalosSchematic,
+    Body, PatchSource, Ref, RefRole, Spanned, TalosClusterDecl, TalosCni, TalosNode, TalosPatch,
+    TalosRole, TalosSchematic,
 };
 use crate::diag::{Diagnostic, Span};
 use crate::io::RelPath;
@@ -169,6 +169,32 @@ fn patch_path(cx: &mut Cx, written: &Spanned<String>) -> Option<Spanned<RelPath>
         interpolate: false,
     });
     Some(Spanned::new(path, written.span))
+}
+
+/// `patch "FILE"` or `patch text="…"`: exactly one.
+fn read_patch(cx: &mut Cx, c: &mut NodeReader, example: &str) -> Option<PatchSource> {
+    let text_key = c
+        .prop("text")
+        .and_then(|e| e.name())
+        .map(|n| cx.span(n.span()));
+    let Some(key) = text_key else {
+        let written = arg(cx, c, example)?;
+        return patch_path(cx, &written).map(PatchSource::File);
+    };
+    if let Some(e) = c.next_arg() {
+        cx.error(
+            Diagnostic::new(
+                codes::CONFLICTING_PROPERTIES,
+                "a patch is a file or a `text`, not both",
+            )
+            .at(cx.value_span(e))
+            .label("a file")
+            .note(key, "and a text")
+            .help("keep the file, or the inline `text`"),
+        );
+        return None;
+    }
+    c.text(cx, "text").map(PatchSource::Text)
 }
 
 /// `v1.13`, `v1.13.2` or `v1.14.0-rc.1` of a supported contract.
@@ -414,14 +440,14 @@ pub(super) fn talos_cluster(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
             "schematic" => schematic = read_schematic(cx, child),
             "patch" => {
                 let mut c = NodeReader::new(cx, child);
-                let path = arg(cx, &mut c, "patch \"patches/common.yaml\"");
+                let source = read_patch(cx, &mut c, "patch \"patches/common.yaml\"");
                 let role = c.string(cx, "role").and_then(|v| {
                     choice(cx, &v, "node role", TalosRole::ALL, TalosRole::as_str)
                         .map(|r| Spanned::new(r, v.span))
                 });
                 c.finish(cx);
-                if let Some(path) = path.and_then(|p| patch_path(cx, &p)) {
-                    patches.push(TalosPatch { path, role });
+                if let Some(source) = source {
+                    patches.push(TalosPatch { source, role });
                 }
             }
             _ => {
@@ -700,11 +726,9 @@ fn read_node(cx: &mut Cx, child: &KdlNode) -> Option<TalosNode> {
             }
             _ => {
                 let mut a = NodeReader::new(cx, n);
-                let path = arg(cx, &mut a, "patch \"patches/cp1.yaml\"");
+                let source = read_patch(cx, &mut a, "patch \"patches/cp1.yaml\"");
                 a.finish(cx);
-                if let Some(p) = path.and_then(|p| patch_path(cx, &p)) {
-                    patches.push(p);
-                }
+                patches.extend(source);
             }
         }
     }

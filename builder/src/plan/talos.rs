@@ -17,7 +17,8 @@
 //! `vip` (string or null; control planes only), `node`
 //! (`{hostname, address, gateway, link, nameservers, labels, taints}`),
 //! `patches` (source roles `patch:N` in the order they apply: cluster, then
-//! role, then node) and `patch_names` (their recipe paths, for messages).
+//! role, then node) and `patch_names` (their recipe paths, or `inline patch
+//! at FILE:LINE:COL`, for messages).
 //! Sources: `patch:N`, `tag:NAME`.
 //!
 //! `talosconfig` parameters: `cluster` (the context name), `endpoints`
@@ -38,9 +39,8 @@ use std::collections::BTreeMap;
 use serde_json::json;
 
 use super::{Planner, diag};
-use crate::decl::{Decl, Spanned, TalosClusterDecl, TalosRole};
+use crate::decl::{Decl, PatchSource, Spanned, TalosClusterDecl, TalosRole};
 use crate::drv::{Derivation, Value};
-use crate::io::RelPath;
 
 /// Role of the planned artifact in a node's target.
 pub const MACHINE_CONFIG: &str = "machine-config";
@@ -72,12 +72,22 @@ fn strings(m: &BTreeMap<String, Spanned<String>>) -> Value {
 }
 
 impl Planner<'_> {
-    /// A patch file as a source; its digest.
-    fn patch_source(&mut self, p: &Spanned<RelPath>) -> Option<hlb_cache::Digest> {
+    /// A patch as a source: its name for messages, and its digest.
+    fn patch_source(&mut self, p: &PatchSource) -> Option<(String, hlb_cache::Digest)> {
+        let p = match p {
+            PatchSource::File(p) => p,
+            PatchSource::Text(t) => {
+                let bytes: std::sync::Arc<[u8]> = t.value.as_bytes().into();
+                let digest = hlb_cache::Digest::of(&bytes);
+                self.sources.insert(digest, bytes);
+                let name = format!("inline patch at {}", self.lab.sources.location(t.span));
+                return Some((name, digest));
+            }
+        };
         match self.lab.files.get(&p.value) {
             Some(file) => {
                 self.sources.insert(file.digest, file.bytes.clone());
-                Some(file.digest)
+                Some((p.value.to_string(), file.digest))
             }
             None => {
                 self.errors.push(diag(
@@ -105,14 +115,14 @@ impl Planner<'_> {
         // Patch files, each once as a source.
         let mut cluster_patches = Vec::new();
         for p in &t.patches {
-            let digest = self.patch_source(&p.path)?;
-            cluster_patches.push((p, digest));
+            let (name, digest) = self.patch_source(&p.source)?;
+            cluster_patches.push((p, name, digest));
         }
         let mut node_patches = Vec::new();
         for n in &t.nodes {
             let mut these = Vec::new();
             for p in &n.patches {
-                these.push((p.value.clone(), self.patch_source(p)?));
+                these.push(self.patch_source(p)?);
             }
             node_patches.push(these);
         }
@@ -139,21 +149,20 @@ impl Planner<'_> {
             let mut sources = tag.clone();
             let mut roles = Vec::new();
             let mut names = Vec::new();
-            let applicable = cluster_patches
-                .iter()
-                .filter(|(p, _)| p.role.is_none())
-                .chain(
-                    cluster_patches
-                        .iter()
-                        .filter(|(p, _)| p.role.as_ref().is_some_and(|r| r.value == n.role.value)),
-                )
-                .map(|(p, digest)| (p.path.value.clone(), *digest))
-                .chain(own);
+            let applicable =
+                cluster_patches
+                    .iter()
+                    .filter(|(p, _, _)| p.role.is_none())
+                    .chain(cluster_patches.iter().filter(|(p, _, _)| {
+                        p.role.as_ref().is_some_and(|r| r.value == n.role.value)
+                    }))
+                    .map(|(_, name, digest)| (name.clone(), *digest))
+                    .chain(own);
             for (i, (path, digest)) in applicable.enumerate() {
                 let role = format!("patch:{i}");
                 sources.insert(role.clone(), digest);
                 roles.push(Value::from(role));
-                names.push(Value::from(path.to_string()));
+                names.push(Value::from(path));
             }
             let node = Value::map()
                 .with("hostname", n.name.value.as_str())
