@@ -38,6 +38,7 @@ mod secrets;
 mod split;
 mod suggest;
 mod talos;
+mod talos_network;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

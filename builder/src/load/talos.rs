@@ -7,14 +7,14 @@
 //! and not when a machine refuses its config: supported contract, version
 //! forms, https endpoint, valid and non-overlapping CIDRs (pods, services,
 //! node subnets), at least one control plane, unique node names and
-//! addresses, a VIP inside every control plane's subnet.
+//! addresses, a VIP inside every control plane's subnet (the network
+//! checks are in `talos_network`).
 //!
 //! Patch files are recipe files (read, hashed, and checked to be UTF-8
 //! here); what they say is checked when the configs are built, by Talos's
 //! own patch rules.
 
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 use kdl::{KdlNode, KdlValue};
 
@@ -22,10 +22,11 @@ use super::check;
 use super::codes;
 use super::cx::{Cx, FileUse};
 use super::kinds::bad;
-use super::net::{Cidr, parse_utc};
+use super::net::parse_utc;
 use super::reader::{NodeReader, check_name, repr, wrong_type};
 use super::sealed::{label_value, qualified_name};
 use super::suggest::did_you_mean;
+use super::talos_network::{check_network, cidr, ip};
 use crate::decl::{
     Body, PatchSource, Ref, RefRole, Spanned, TalosClusterDecl, TalosCni, TalosNode, TalosPatch,
     TalosRole, TalosSchematic,
@@ -254,45 +255,6 @@ fn kubernetes_version(cx: &mut Cx, v: &Spanned<String>) {
             .label("not MAJOR.MINOR.PATCH")
             .help("write a release like `1.33.4`"),
         );
-    }
-}
-
-fn cidr(cx: &mut Cx, v: &Spanned<String>, what: &str) -> Option<Cidr> {
-    match Cidr::parse(&v.value) {
-        Ok(c) => Some(c),
-        Err(message) => {
-            cx.error(
-                Diagnostic::new(codes::BAD_CIDR, message)
-                    .at(v.span)
-                    .label(format!("not {what}"))
-                    .help("write an address and a prefix length, like `10.244.0.0/16`"),
-            );
-            None
-        }
-    }
-}
-
-fn ip(cx: &mut Cx, v: &Spanned<String>, what: &str) -> Option<IpAddr> {
-    match v.value.parse::<IpAddr>() {
-        Ok(ip) => Some(ip),
-        Err(_) => {
-            let help = if v.value.contains('/') {
-                "write the address alone, without a prefix length"
-            } else {
-                "write an IP address, like `10.0.0.1`"
-            };
-            bad(
-                cx,
-                codes::BAD_ADDRESS,
-                v.span,
-                &format!("not {what}"),
-                (
-                    format!("`{}` is not an IP address", v.value),
-                    Some(help.into()),
-                ),
-            );
-            None
-        }
     }
 }
 
@@ -770,159 +732,4 @@ fn taint_value(v: &str) -> Option<(String, String)> {
         format!("`{v}` is not a taint"),
         "write `value:Effect` or `Effect`, the effect one of `NoSchedule`, `PreferNoSchedule` and `NoExecute`: `infra:NoSchedule`".into(),
     ))
-}
-
-/// Duplicate names and addresses, overlapping networks, the VIP's subnet.
-fn check_network(
-    cx: &mut Cx,
-    nodes: &[TalosNode],
-    vip: Option<&Spanned<String>>,
-    pod: Option<&Spanned<String>>,
-    service: Option<&Spanned<String>>,
-) {
-    let mut names: BTreeMap<&str, Span> = BTreeMap::new();
-    let mut ips: BTreeMap<IpAddr, Span> = BTreeMap::new();
-    for n in nodes {
-        if let Some(first) = names.insert(&n.name.value, n.name.span) {
-            cx.error(
-                Diagnostic::new(
-                    codes::DUPLICATE_NODE,
-                    format!("node `{}` is declared twice", n.name.value),
-                )
-                .at(n.name.span)
-                .label("declared again here")
-                .note(first, "first declared here")
-                .help("node names are host names: each node needs its own"),
-            );
-            names.insert(&n.name.value, first);
-        }
-        if let Ok(c) = Cidr::parse(&n.address.value)
-            && let Some(first) = ips.insert(c.ip, n.address.span)
-        {
-            cx.error(
-                Diagnostic::new(
-                    codes::DUPLICATE_ADDRESS,
-                    format!("address {} is given to two nodes", c.ip),
-                )
-                .at(n.address.span)
-                .label("given again here")
-                .note(first, "first given here")
-                .help("each node needs its own address"),
-            );
-            ips.insert(c.ip, first);
-        }
-    }
-    let pod_c = match pod {
-        Some(p) => cidr(cx, p, "a pod network").map(|c| (c, p.span, "pod CIDR")),
-        None => Cidr::parse(DEFAULT_POD_CIDR)
-            .ok()
-            .map(|c| (c, Span::new(cx.file, 0, 0), "default pod CIDR")),
-    };
-    let svc_c = match service {
-        Some(s) => cidr(cx, s, "a service network").map(|c| (c, s.span, "service CIDR")),
-        None => Cidr::parse(DEFAULT_SERVICE_CIDR)
-            .ok()
-            .map(|c| (c, Span::new(cx.file, 0, 0), "default service CIDR")),
-    };
-    let written = |s: Span| s.len > 0;
-    if let (Some((p, ps, _)), Some((s, ss, _))) = (pod_c, svc_c)
-        && p.overlaps(&s)
-    {
-        let (at, other, what) = if written(ss) {
-            (ss, ps, "pod")
-        } else {
-            (ps, ss, "service")
-        };
-        let mut d = Diagnostic::new(
-            codes::OVERLAPPING_CIDRS,
-            format!(
-                "the pod CIDR {} and the service CIDR {} overlap",
-                p.network_string(),
-                s.network_string()
-            ),
-        )
-        .at(at)
-        .label("overlaps")
-        .help("pods and services need separate address ranges");
-        if written(other) {
-            d = d.note(other, format!("the {what} CIDR"));
-        }
-        cx.error(d);
-    }
-    let mut reported_subnets = Vec::new();
-    for n in nodes {
-        let Ok(net) = Cidr::parse(&n.address.value) else {
-            continue;
-        };
-        if reported_subnets.contains(&net.network_string()) {
-            continue;
-        }
-        for (c, span, what) in [pod_c, svc_c].into_iter().flatten() {
-            if net.overlaps(&c) {
-                reported_subnets.push(net.network_string());
-                let mut d = Diagnostic::new(
-                    codes::OVERLAPPING_CIDRS,
-                    format!(
-                        "node `{}`'s subnet {} overlaps the {what} {}",
-                        n.name.value,
-                        net.network_string(),
-                        c.network_string()
-                    ),
-                )
-                .at(n.address.span)
-                .label("overlaps")
-                .help(if written(span) {
-                    "the cluster's pod and service networks must not contain node addresses"
-                } else {
-                    "the cluster's pod and service networks must not contain node addresses: set `pod-cidr`/`service-cidr` to ranges the nodes do not use"
-                });
-                if written(span) {
-                    d = d.note(span, format!("the {what}"));
-                }
-                cx.error(d);
-                break;
-            }
-        }
-    }
-    let Some(vip) = vip else { return };
-    let Some(vip_ip) = ip(cx, vip, "an IP address") else {
-        return;
-    };
-    if let Some(first) = ips.get(&vip_ip) {
-        cx.error(
-            Diagnostic::new(
-                codes::DUPLICATE_ADDRESS,
-                format!("the VIP {vip_ip} is also a node's address"),
-            )
-            .at(vip.span)
-            .label("in use")
-            .note(*first, "given to a node here")
-            .help("the VIP is shared by the control planes and must be an address no node has"),
-        );
-        return;
-    }
-    for n in nodes
-        .iter()
-        .filter(|n| n.role.value == TalosRole::ControlPlane)
-    {
-        let Ok(net) = Cidr::parse(&n.address.value) else {
-            continue;
-        };
-        if !net.contains(vip_ip) {
-            cx.error(
-                Diagnostic::new(
-                    codes::VIP_OUTSIDE_SUBNET,
-                    format!(
-                        "the VIP {vip_ip} is outside control plane `{}`'s subnet {}",
-                        n.name.value,
-                        net.network_string()
-                    ),
-                )
-                .at(vip.span)
-                .label("not reachable on the node's link")
-                .note(n.address.span, "the node's address")
-                .help("a layer-2 VIP moves between control planes on one subnet: pick a free address inside it"),
-            );
-        }
-    }
 }
