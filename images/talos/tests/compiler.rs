@@ -501,3 +501,93 @@ talos-cluster "home" {{
         assert_eq!(built, 3, "{contract}");
     }
 }
+
+/// The `crt:` of a talosconfig, parsed.
+fn admin_cert(talosconfig: &str) -> x509_cert::Certificate {
+    use base64::Engine as _;
+    let line = talosconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("crt: "))
+        .expect("a crt line");
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(line)
+        .unwrap();
+    hlb_talos::bundle::pki::parse_certificate_pem(std::str::from_utf8(&pem).unwrap()).unwrap()
+}
+
+#[test]
+fn the_admin_certificate_takes_its_validity_from_the_recipe_and_its_key_from_the_id() {
+    let s = secrets();
+    let params = |from: i64| {
+        Value::map()
+            .with("cluster", "home")
+            .with("endpoints", vec!["10.0.0.11"])
+            .with("nodes", Vec::<String>::new())
+            .with("valid_from", from)
+            .with("valid_seconds", 365 * 24 * 3600i64)
+    };
+    let (d, src) = drv(&s, "talosconfig", params(1_767_225_600), &[]);
+    let a = build(&TalosconfigCompiler, &s, &d, &src).unwrap();
+    let cert = admin_cert(&a);
+    let validity = &cert.tbs_certificate.validity;
+    assert_eq!(
+        validity.not_before.to_unix_duration().as_secs(),
+        1_767_225_600
+    );
+    assert_eq!(
+        validity.not_after.to_unix_duration().as_secs(),
+        1_767_225_600 + 365 * 24 * 3600
+    );
+    assert!(
+        cert.tbs_certificate
+            .subject
+            .to_string()
+            .contains("os:admin"),
+        "{}",
+        cert.tbs_certificate.subject
+    );
+    let os_ca = hlb_talos::bundle::SecretsBundle::parse(&golden("secrets.yaml")).unwrap();
+    let ca = hlb_talos::bundle::pki::parse_certificate_pem(&os_ca.certs.os.crt).unwrap();
+    assert_eq!(
+        cert.tbs_certificate.issuer, ca.tbs_certificate.subject,
+        "signed by the OS CA"
+    );
+    assert!(
+        !a.contains("nodes:"),
+        "no default nodes when none are given"
+    );
+
+    // Another start: another derivation, another key.
+    let (d2, src2) = drv(&s, "talosconfig", params(1_798_761_600), &[]);
+    let b = build(&TalosconfigCompiler, &s, &d2, &src2).unwrap();
+    let key = |t: &str| {
+        t.lines()
+            .find(|l| l.trim().starts_with("key: "))
+            .unwrap()
+            .to_string()
+    };
+    assert_ne!(key(&a), key(&b), "the key's seed covers the derivation id");
+}
+
+#[test]
+fn without_an_identity_the_build_says_so() {
+    let s = secrets();
+    let (d, src) = drv(&s, "talos-config", base("v1.13", "worker"), &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let cx = BuildCx {
+        id: d.id(),
+        drv: &d,
+        inputs: BTreeMap::new(),
+        sources: src
+            .iter()
+            .map(|(k, v)| (k.clone(), Arc::<[u8]>::from(v.as_slice())))
+            .collect(),
+        out: &out,
+        tmp: dir.path(),
+        secrets: &hlb_builder::NoSecrets,
+    };
+    let err = TalosConfigCompiler.build(&cx).unwrap_err();
+    assert!(matches!(err, BuildError::NeedsIdentity(_)), "{err}");
+    assert!(!out.exists(), "nothing written");
+}
