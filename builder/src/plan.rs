@@ -37,7 +37,7 @@ use crate::interp;
 use crate::lock::{Lock, LockRequests};
 use crate::sched::{Outcome, SourceBytes};
 pub use talos::{
-    ADMIN_CERT_VALID_SECONDS, MACHINE_CONFIG, TALOSCONFIG, cluster_target, node_target,
+    ADMIN_CERT_VALID_SECONDS, cluster_target, node_artifact, node_target, talosconfig_artifact,
 };
 
 /// Compiler versions, by derivation kind (the scheduler's registry answers it).

@@ -115,12 +115,12 @@ fn one_secret_config_per_node_and_a_talosconfig() {
     assert_eq!(
         targets,
         vec![
-            ("talos/home", vec!["talosconfig"]),
-            ("talos/home/cp1", vec!["machine-config"]),
-            ("talos/home/w1", vec!["machine-config"]),
+            ("talos/home", vec!["home-talosconfig"]),
+            ("talos/home/cp1", vec!["home-cp1"]),
+            ("talos/home/w1", vec!["home-w1"]),
         ]
     );
-    let cp1 = drv(&p, "talos/home/cp1", "machine-config");
+    let cp1 = drv(&p, "talos/home/cp1", "home-cp1");
     assert_eq!(cp1.kind, "talos-config");
     assert_eq!(cp1.name, "home-cp1");
     assert!(
@@ -177,7 +177,7 @@ fn one_secret_config_per_node_and_a_talosconfig() {
         );
     }
 
-    let w1 = drv(&p, "talos/home/w1", "machine-config");
+    let w1 = drv(&p, "talos/home/w1", "home-w1");
     assert_eq!(
         w1.params.get("vip"),
         Some(&Value::Null),
@@ -198,12 +198,12 @@ fn one_secret_config_per_node_and_a_talosconfig() {
         "inline patches are interpolated and hashed like files"
     );
     assert!(p.sources.contains_key(&w1.sources["patch:1"]));
-    let meta = &p.targets["talos/home/w1"]["machine-config"].meta;
+    let meta = &p.targets["talos/home/w1"]["home-w1"].meta;
     assert_eq!(meta["address"], json!("10.0.0.12"));
     assert_eq!(meta["role"], json!("worker"));
     assert_eq!(meta["secret"], json!(true));
 
-    let tc = drv(&p, "talos/home", "talosconfig");
+    let tc = drv(&p, "talos/home", "home-talosconfig");
     assert_eq!(tc.kind, "talosconfig");
     assert!(tc.secret);
     assert_eq!(
@@ -221,18 +221,21 @@ fn one_secret_config_per_node_and_a_talosconfig() {
         tc.sources.keys().collect::<Vec<_>>(),
         vec!["tag:talos-home"]
     );
-    assert_eq!(p.by_name["home"], p.targets["talos/home"]["talosconfig"].id);
+    assert_eq!(
+        p.by_name["home"],
+        p.targets["talos/home"]["home-talosconfig"].id
+    );
     assert_eq!(
         p.by_name["home-cp1"],
-        p.targets["talos/home/cp1"]["machine-config"].id
+        p.targets["talos/home/cp1"]["home-cp1"].id
     );
 }
 
 fn ids(p: &Plan) -> [hlb_builder::DrvId; 3] {
     [
-        p.targets["talos/home/cp1"]["machine-config"].id,
-        p.targets["talos/home/w1"]["machine-config"].id,
-        p.targets["talos/home"]["talosconfig"].id,
+        p.targets["talos/home/cp1"]["home-cp1"].id,
+        p.targets["talos/home/w1"]["home-w1"].id,
+        p.targets["talos/home"]["home-talosconfig"].id,
     ]
 }
 

@@ -30,9 +30,10 @@
 //! derivation `CLUSTER-talosconfig`); node derivations are
 //! `CLUSTER-NODE`, also in `by_name` unless a declaration has that name.
 //!
-//! Targets: `talos/<cluster>/<node>` holds the node's `machine-config`
-//! (meta: `address`, `role`, `hostname`), `talos/<cluster>` the
-//! `talosconfig`.
+//! Targets: `talos/<cluster>/<node>` holds the node's machine config
+//! (artifact `CLUSTER-NODE`; meta: `address`, `role`, `hostname`),
+//! `talos/<cluster>` the talosconfig (artifact `CLUSTER-talosconfig`). An
+//! artifact is named as its derivation, as generations require.
 
 use std::collections::BTreeMap;
 
@@ -42,10 +43,15 @@ use super::{Planner, diag};
 use crate::decl::{Decl, PatchSource, Spanned, TalosClusterDecl, TalosRole};
 use crate::drv::{Derivation, Value};
 
-/// Role of the planned artifact in a node's target.
-pub const MACHINE_CONFIG: &str = "machine-config";
-/// Role of the admin's client config in the cluster's target.
-pub const TALOSCONFIG: &str = "talosconfig";
+/// The name of a node's machine-config derivation (and artifact).
+pub fn node_artifact(cluster: &str, node: &str) -> String {
+    format!("{cluster}-{node}")
+}
+
+/// The name of the cluster's talosconfig derivation (and artifact).
+pub fn talosconfig_artifact(cluster: &str) -> String {
+    format!("{cluster}-talosconfig")
+}
 /// How long the admin certificate is valid: one year (365 days), as Talos.
 pub const ADMIN_CERT_VALID_SECONDS: i64 = 365 * 24 * 3600;
 
@@ -201,7 +207,7 @@ impl Planner<'_> {
                 .with("patch_names", Value::List(names));
             let drv = Derivation {
                 kind: "talos-config".into(),
-                name: format!("{cluster}-{}", n.name.value),
+                name: node_artifact(cluster, &n.name.value),
                 builder_version: config_version,
                 params,
                 inputs: BTreeMap::new(),
@@ -221,7 +227,7 @@ impl Planner<'_> {
             meta.insert("hostname".to_string(), json!(n.name.value));
             self.artifact(
                 node_target(cluster, &n.name.value),
-                MACHINE_CONFIG,
+                &node_artifact(cluster, &n.name.value),
                 id,
                 meta,
             );
@@ -245,7 +251,7 @@ impl Planner<'_> {
             .with("valid_seconds", ADMIN_CERT_VALID_SECONDS);
         let drv = Derivation {
             kind: "talosconfig".into(),
-            name: format!("{cluster}-talosconfig"),
+            name: talosconfig_artifact(cluster),
             builder_version: tc_version,
             params,
             inputs: BTreeMap::new(),
@@ -256,7 +262,12 @@ impl Planner<'_> {
         let id = self.add(d, drv);
         let mut meta = BTreeMap::new();
         meta.insert("secret".to_string(), json!(true));
-        self.artifact(cluster_target(cluster), TALOSCONFIG, id, meta);
+        self.artifact(
+            cluster_target(cluster),
+            &talosconfig_artifact(cluster),
+            id,
+            meta,
+        );
         Some(())
     }
 }
