@@ -9,12 +9,15 @@
 //! - [`compiler`]: [`FetchCompiler`], the `fetch` derivation kind;
 //! - [`resolve`]: [`Resolver`], [`FetchResolver`] and [`update_lock`], the
 //!   logic of `hlb lock` over [`hlb_builder::lock`];
+//! - [`debian`]: [`DebianResolver`], the `debian` section (package
+//!   closures with their .deb hashes);
 //! - [`events`]: what a download reports (this crate never prints);
 //! - [`redact`]: URLs are shown with their passwords masked.
 //!
 //! See `docs/fetch.md` for the user-facing semantics.
 
 pub mod compiler;
+pub mod debian;
 pub mod error;
 pub mod events;
 pub mod fetcher;
@@ -24,6 +27,7 @@ pub mod resolve;
 mod verify;
 
 pub use compiler::{FETCH_KIND, FetchCompiler};
+pub use debian::{DEBIAN_SECTION, DebianError, DebianRequest, DebianResolver, ResolveFailureKind};
 pub use error::{FetchError, Mismatch, SourceFailure};
 pub use events::{FetchEvent, Reporter};
 pub use fetcher::{FetchOptions, FetchOutcome, Fetcher};
