@@ -124,3 +124,22 @@ fn deleting_a_missing_map_key_fails_but_clearing_a_struct_field_does_not() {
     );
     assert_eq!(out, apply(BASE, &["machine: {}\n"]));
 }
+
+#[test]
+fn address_types_are_scalars_a_patch_can_set() {
+    // netip-backed meta.Addr / meta.Prefix values marshal as text in Talos:
+    // a patch replaces them like any scalar.
+    let config = "apiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\naddresses:\n    - address: 10.0.0.11/24\nroutes:\n    - gateway: 10.0.0.1\n";
+    let out = apply(
+        config,
+        &[
+            "apiVersion: v1alpha1\nkind: LinkConfig\nname: eth0\nroutes:\n    - gateway: 10.0.0.254\n      destination: 192.168.0.0/16\n",
+        ],
+    );
+    assert!(out.contains("gateway: 10.0.0.254"), "{out}");
+    assert!(out.contains("destination: 192.168.0.0/16"), "{out}");
+    assert!(
+        out.contains("gateway: 10.0.0.1\n"),
+        "routes are appended, the old one kept: {out}"
+    );
+}
