@@ -18,9 +18,12 @@
 //! - [`dpkg`]: `/var/lib/dpkg/status` and `info/`;
 //! - [`system`]: enabled units and alternatives;
 //! - [`sbom`]: the CycloneDX SBOM;
-//! - [`assemble`]: the steps in order, and the archive output.
+//! - [`assemble`]: the steps in order, and the archive output;
+//! - [`compiler`]: [`LxcTemplateCompiler`], the `lxc-template` derivation
+//!   kind over [`assemble`].
 
 pub mod assemble;
+pub mod compiler;
 pub mod dpkg;
 pub mod sbom;
 pub mod spec;
@@ -30,6 +33,7 @@ pub mod unpack;
 pub mod users;
 
 pub use assemble::{AssembleError, DebInput, ROOTFS_FILE, Rootfs, SBOM_FILE, assemble};
+pub use compiler::{DEB_ROLE_PREFIX, LXC_TEMPLATE_KIND, LxcTemplateCompiler};
 pub use spec::{ContainerSpec, FileSpec, GroupSpec, NetworkSpec, UserSpec};
 
 #[cfg(test)]

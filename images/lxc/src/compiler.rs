@@ -1,0 +1,542 @@
+//! The `lxc-template` derivation kind: [`assemble`] as a build step.
+//!
+//! A planner lowers a container recipe and its `debian` lock entry into one
+//! derivation; this module turns that derivation back into `.deb` inputs
+//! and a [`ContainerSpec`], assembles, and writes the output directory
+//! ([`crate::ROOTFS_FILE`] and [`crate::SBOM_FILE`]).
+//!
+//! The derivation, version 1:
+//! - inputs: one per package, by role `deb:<name>`, each a `fetch`
+//!   derivation whose output is the single `.deb` file;
+//! - params (a map):
+//!   - `hostname` (string), `architecture` (string);
+//!   - `packages`: list of `{name, sha256}`, in the lock's order; exactly
+//!     the `deb:` inputs, each `.deb` checked against its `sha256`;
+//!   - `users`: list of `{name, uid?, group?, groups?, home?, shell?}`;
+//!   - `groups`: list of `{name, gid?}`;
+//!   - `files`: list of `{path, mode, owner, group}` with either `text`
+//!     (inline content) or `source` (a role: a recipe source, or an input
+//!     that is a single file);
+//!   - `services`: list of unit names to enable;
+//!   - `masked` (optional): units to mask, default
+//!     [`crate::spec::CONTAINER_MASKED_UNITS`];
+//!   - `network`: `{interface, address, gateway?, dns}` or null;
+//!   - `source_date_epoch` (optional int): the archive mtime, default 0;
+//!   - `zstd_level` (optional int): default
+//!     [`hlb_cache::archive::DEFAULT_ZSTD_LEVEL`].
+//!
+//! Invariants: templates are public artifacts and carry no secrets
+//! (DECISIONS 6), so a secret derivation, or a `secret`/`secrets` key
+//! anywhere in the params, is refused before anything is read. Unknown
+//! keys are refused too, so a typo cannot silently drop a declaration. The
+//! output depends only on the params and the input bytes (no clock, no
+//! host files): the same derivation gives the same bytes everywhere.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use hlb_builder::{BuildCx, BuildError, Compiler, Value};
+use hlb_cache::archive::{ArchiveOptions, DEFAULT_ZSTD_LEVEL};
+
+use crate::assemble::{AssembleError, DebInput, assemble};
+use crate::spec::{
+    CONTAINER_MASKED_UNITS, ContainerSpec, FileSpec, GroupSpec, NetworkSpec, UserSpec,
+};
+
+/// The kind name of LXC template derivations.
+pub const LXC_TEMPLATE_KIND: &str = "lxc-template";
+
+/// Role prefix of the `.deb` inputs.
+pub const DEB_ROLE_PREFIX: &str = "deb:";
+
+/// Builds `lxc-template` derivations (see the module docs).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LxcTemplateCompiler;
+
+impl Compiler for LxcTemplateCompiler {
+    fn kind(&self) -> &'static str {
+        LXC_TEMPLATE_KIND
+    }
+
+    fn version(&self) -> u32 {
+        1
+    }
+
+    fn build(&self, cx: &BuildCx<'_>) -> Result<(), BuildError> {
+        let name = &cx.drv.name;
+        if cx.drv.secret {
+            return Err(invalid(
+                name,
+                "a template is a public artifact and cannot be secret; deliver secrets at activation",
+            ));
+        }
+        if let Some(at) = find_secret(&cx.drv.params, "params") {
+            return Err(invalid(
+                name,
+                &format!(
+                    "{at}: templates carry no secrets; declare them in the container recipe, \
+                     the deployer delivers them at activation"
+                ),
+            ));
+        }
+        let params = TemplateParams::read(name, &cx.drv.params)?;
+        let spec = params.spec(cx)?;
+        let debs = read_debs(cx, &params.packages)?;
+        let inputs: Vec<DebInput<'_>> = debs
+            .iter()
+            .map(|d| DebInput {
+                origin: &d.origin,
+                bytes: &d.bytes,
+                sha256: &d.sha256,
+            })
+            .collect();
+        let rootfs = assemble(&inputs, &spec).map_err(|e| assemble_error(name, e))?;
+        std::fs::create_dir(cx.out).map_err(|e| BuildError::io("create directory", cx.out, e))?;
+        rootfs
+            .write_outputs(cx.out, params.archive)
+            .map_err(|e| assemble_error(name, e))?;
+        Ok(())
+    }
+}
+
+fn invalid(name: &str, msg: &str) -> BuildError {
+    BuildError::Invalid(format!("lxc-template {name}: {msg}"))
+}
+
+fn assemble_error(name: &str, e: AssembleError) -> BuildError {
+    match e {
+        AssembleError::Output { path, source } => BuildError::Io {
+            op: "write",
+            path,
+            source,
+        },
+        other => invalid(name, &other.to_string()),
+    }
+}
+
+/// The first `secret`/`secrets` key in `v`, as a path (`params.files[0].secret`).
+fn find_secret(v: &Value, at: &str) -> Option<String> {
+    match v {
+        Value::Map(m) => m.iter().find_map(|(k, v)| {
+            let here = format!("{at}.{k}");
+            if k == "secret" || k == "secrets" {
+                Some(here)
+            } else {
+                find_secret(v, &here)
+            }
+        }),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| find_secret(v, &format!("{at}[{i}]"))),
+        _ => None,
+    }
+}
+
+/// One locked package: the `deb:<name>` input and its pinned hash.
+struct Package {
+    name: String,
+    sha256: String,
+}
+
+/// A file declaration before its content is read.
+enum Content {
+    Text(String),
+    Source(String),
+}
+
+struct FileParam {
+    path: String,
+    mode: u32,
+    owner: String,
+    group: String,
+    content: Content,
+}
+
+struct TemplateParams {
+    hostname: String,
+    architecture: String,
+    packages: Vec<Package>,
+    users: Vec<UserSpec>,
+    groups: Vec<GroupSpec>,
+    files: Vec<FileParam>,
+    services: Vec<String>,
+    masked: Vec<String>,
+    network: Option<NetworkSpec>,
+    archive: ArchiveOptions,
+}
+
+/// A reader over one params map that names the field in every error and
+/// refuses keys it was not asked about.
+struct Fields<'a> {
+    drv: &'a str,
+    at: String,
+    map: &'a BTreeMap<String, Value>,
+    seen: BTreeSet<&'static str>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(drv: &'a str, at: String, v: &'a Value) -> Result<Fields<'a>, BuildError> {
+        match v {
+            Value::Map(map) => Ok(Fields {
+                drv,
+                at,
+                map,
+                seen: BTreeSet::new(),
+            }),
+            _ => Err(invalid(drv, &format!("{at}: expected a map"))),
+        }
+    }
+
+    fn err(&self, key: &str, what: &str) -> BuildError {
+        invalid(self.drv, &format!("{}.{key}: {what}", self.at))
+    }
+
+    fn opt(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.seen.insert(key);
+        self.map.get(key).filter(|v| !matches!(v, Value::Null))
+    }
+
+    fn str(&mut self, key: &'static str) -> Result<String, BuildError> {
+        self.opt_str(key)?
+            .ok_or_else(|| self.err(key, "missing (expected a string)"))
+    }
+
+    fn opt_str(&mut self, key: &'static str) -> Result<Option<String>, BuildError> {
+        match self.opt(key) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(self.err(key, "expected a string")),
+        }
+    }
+
+    fn opt_int(&mut self, key: &'static str, max: i64) -> Result<Option<i64>, BuildError> {
+        match self.opt(key) {
+            None => Ok(None),
+            Some(Value::Int(i)) if (0..=max).contains(i) => Ok(Some(*i)),
+            Some(_) => Err(self.err(key, &format!("expected an integer from 0 to {max}"))),
+        }
+    }
+
+    fn list(&mut self, key: &'static str) -> Result<&'a [Value], BuildError> {
+        match self.opt(key) {
+            None => Ok(&[]),
+            Some(Value::List(items)) => Ok(items),
+            Some(_) => Err(self.err(key, "expected a list")),
+        }
+    }
+
+    fn strings(&mut self, key: &'static str) -> Result<Vec<String>, BuildError> {
+        let items = self.list(key)?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::Str(s) => Ok(s.clone()),
+                _ => Err(self.err(&format!("{key}[{i}]"), "expected a string")),
+            })
+            .collect()
+    }
+
+    fn maps(&mut self, key: &'static str) -> Result<Vec<Fields<'a>>, BuildError> {
+        let drv = self.drv;
+        let at = self.at.clone();
+        self.list(key)?
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Fields::new(drv, format!("{at}.{key}[{i}]"), v))
+            .collect()
+    }
+
+    /// Refuses keys no reader asked for.
+    fn done(self) -> Result<(), BuildError> {
+        match self.map.keys().find(|k| !self.seen.contains(k.as_str())) {
+            Some(k) => Err(self.err(k, "unknown parameter")),
+            None => Ok(()),
+        }
+    }
+}
+
+impl TemplateParams {
+    fn read(drv: &str, params: &Value) -> Result<TemplateParams, BuildError> {
+        let mut f = Fields::new(drv, "params".to_owned(), params)?;
+        let hostname = f.str("hostname")?;
+        let architecture = f.str("architecture")?;
+        let mut packages = Vec::new();
+        for mut p in f.maps("packages")? {
+            packages.push(Package {
+                name: p.str("name")?,
+                sha256: p.str("sha256")?,
+            });
+            p.done()?;
+        }
+        if packages.is_empty() {
+            return Err(f.err("packages", "empty: a template needs its package set"));
+        }
+        let mut groups = Vec::new();
+        for mut g in f.maps("groups")? {
+            groups.push(GroupSpec {
+                name: g.str("name")?,
+                gid: g.opt_int("gid", u32::MAX.into())?.map(|i| i as u32),
+            });
+            g.done()?;
+        }
+        let mut users = Vec::new();
+        for mut u in f.maps("users")? {
+            users.push(UserSpec {
+                name: u.str("name")?,
+                uid: u.opt_int("uid", u32::MAX.into())?.map(|i| i as u32),
+                group: u.opt_str("group")?,
+                extra_groups: u.strings("groups")?,
+                home: u.opt_str("home")?,
+                shell: u.opt_str("shell")?,
+            });
+            u.done()?;
+        }
+        let mut files = Vec::new();
+        for mut file in f.maps("files")? {
+            let path = file.str("path")?;
+            let mode = file.opt_int("mode", 0o7777)?.ok_or_else(|| {
+                file.err("mode", "missing (expected an integer such as 420 for 0644)")
+            })? as u32;
+            let owner = file.str("owner")?;
+            let group = file.str("group")?;
+            let content = match (file.opt_str("text")?, file.opt_str("source")?) {
+                (Some(t), None) => Content::Text(t),
+                (None, Some(s)) => Content::Source(s),
+                _ => return Err(file.err("text", "give exactly one of `text` and `source`")),
+            };
+            file.done()?;
+            files.push(FileParam {
+                path,
+                mode,
+                owner,
+                group,
+                content,
+            });
+        }
+        let services = f.strings("services")?;
+        let masked = match f.opt("masked") {
+            None => CONTAINER_MASKED_UNITS.map(str::to_owned).to_vec(),
+            Some(_) => f.strings("masked")?,
+        };
+        let network = match f.opt("network") {
+            None => None,
+            Some(v) => {
+                let mut n = Fields::new(drv, "params.network".to_owned(), v)?;
+                let spec = NetworkSpec {
+                    interface: n.str("interface")?,
+                    address: n.str("address")?,
+                    gateway: n.opt_str("gateway")?,
+                    dns: n.strings("dns")?,
+                };
+                n.done()?;
+                Some(spec)
+            }
+        };
+        let mtime = f.opt_int("source_date_epoch", i64::MAX)?.unwrap_or(0) as u64;
+        let zstd_level = f
+            .opt_int("zstd_level", 22)?
+            .map_or(DEFAULT_ZSTD_LEVEL, |l| l as i32);
+        f.done()?;
+        Ok(TemplateParams {
+            hostname,
+            architecture,
+            packages,
+            users,
+            groups,
+            files,
+            services,
+            masked,
+            network,
+            archive: ArchiveOptions { mtime, zstd_level },
+        })
+    }
+
+    /// The spec, with file contents read from the derivation's sources or
+    /// single-file inputs.
+    fn spec(&self, cx: &BuildCx<'_>) -> Result<ContainerSpec, BuildError> {
+        let name = &cx.drv.name;
+        let mut files = Vec::with_capacity(self.files.len());
+        for f in &self.files {
+            let content = match &f.content {
+                Content::Text(t) => t.as_bytes().to_vec(),
+                Content::Source(role) => read_role(cx, role).map_err(|e| match e {
+                    RoleError::Missing => invalid(
+                        name,
+                        &format!("file {}: no source or input `{role}`", f.path),
+                    ),
+                    RoleError::Io(e) => e,
+                })?,
+            };
+            files.push(FileSpec {
+                path: f.path.clone(),
+                content,
+                mode: f.mode,
+                owner: f.owner.clone(),
+                group: f.group.clone(),
+            });
+        }
+        Ok(ContainerSpec {
+            hostname: self.hostname.clone(),
+            architecture: self.architecture.clone(),
+            groups: self.groups.clone(),
+            users: self.users.clone(),
+            files,
+            services: self.services.clone(),
+            masked: self.masked.clone(),
+            network: self.network.clone(),
+        })
+    }
+}
+
+enum RoleError {
+    Missing,
+    Io(BuildError),
+}
+
+fn read_role(cx: &BuildCx<'_>, role: &str) -> Result<Vec<u8>, RoleError> {
+    if let Some(bytes) = cx.sources.get(role) {
+        return Ok(bytes.to_vec());
+    }
+    let path = cx.inputs.get(role).ok_or(RoleError::Missing)?;
+    read_file(path).map_err(RoleError::Io)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, BuildError> {
+    std::fs::read(path).map_err(|e| BuildError::io("read", path, e))
+}
+
+struct Deb {
+    origin: String,
+    bytes: Vec<u8>,
+    sha256: String,
+}
+
+/// The `.deb` of every package, in the params' order. The `deb:` inputs
+/// must be exactly the packages: a stray one would be built and ignored.
+fn read_debs(cx: &BuildCx<'_>, packages: &[Package]) -> Result<Vec<Deb>, BuildError> {
+    let name = &cx.drv.name;
+    let wanted: BTreeSet<String> = packages
+        .iter()
+        .map(|p| format!("{DEB_ROLE_PREFIX}{}", p.name))
+        .collect();
+    if wanted.len() != packages.len() {
+        return Err(invalid(name, "params.packages names a package twice"));
+    }
+    let have: BTreeSet<&String> = cx
+        .inputs
+        .keys()
+        .filter(|r| r.starts_with(DEB_ROLE_PREFIX))
+        .collect();
+    if let Some(extra) = have.iter().find(|r| !wanted.contains(r.as_str())) {
+        return Err(invalid(
+            name,
+            &format!("input `{extra}` is not in params.packages"),
+        ));
+    }
+    packages
+        .iter()
+        .map(|p| {
+            let role = format!("{DEB_ROLE_PREFIX}{}", p.name);
+            let path = cx.inputs.get(&role).ok_or_else(|| {
+                invalid(name, &format!("package {} has no input `{role}`", p.name))
+            })?;
+            Ok(Deb {
+                origin: format!("{role} ({})", path.display()),
+                bytes: read_file(path)?,
+                sha256: p.sha256.clone(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> Value {
+        Value::map()
+            .with("hostname", "t")
+            .with("architecture", "amd64")
+            .with(
+                "packages",
+                Value::List(vec![
+                    Value::map().with("name", "base-files").with("sha256", "00"),
+                ]),
+            )
+    }
+
+    #[test]
+    fn params_lower_onto_the_spec_defaults() {
+        let p = TemplateParams::read("t", &base()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.archive.mtime, 0);
+        assert_eq!(p.archive.zstd_level, DEFAULT_ZSTD_LEVEL);
+        assert_eq!(p.masked, CONTAINER_MASKED_UNITS.map(str::to_owned).to_vec());
+        assert!(p.network.is_none() && p.users.is_empty());
+        let p = TemplateParams::read(
+            "t",
+            &base()
+                .with("source_date_epoch", 1_700_000_000i64)
+                .with("network", Value::Null),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.archive.mtime, 1_700_000_000);
+    }
+
+    #[test]
+    fn bad_params_name_the_field() {
+        let cases = [
+            (
+                base().with("hostnme", "x"),
+                "params.hostnme: unknown parameter",
+            ),
+            (
+                base().with("hostname", 3i64),
+                "params.hostname: expected a string",
+            ),
+            (
+                base().with(
+                    "files",
+                    Value::List(vec![
+                        Value::map()
+                            .with("path", "/a")
+                            .with("mode", 0o644i64)
+                            .with("owner", "root")
+                            .with("group", "root"),
+                    ]),
+                ),
+                "params.files[0].text: give exactly one of `text` and `source`",
+            ),
+            (
+                base().with("packages", Value::List(vec![])),
+                "params.packages: empty",
+            ),
+            (
+                base().with("network", Value::map().with("interface", "eth0")),
+                "params.network.address: missing",
+            ),
+        ];
+        for (params, wanted) in cases {
+            let e = TemplateParams::read("t", &params)
+                .err()
+                .expect("refused")
+                .to_string();
+            assert!(e.starts_with("lxc-template t: "), "{e}");
+            assert!(e.contains(wanted), "{e} lacks {wanted}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_found_at_any_depth() {
+        assert_eq!(find_secret(&base(), "params"), None);
+        let v = base().with(
+            "files",
+            Value::List(vec![Value::map().with("secret", "db-password")]),
+        );
+        assert_eq!(
+            find_secret(&v, "params").as_deref(),
+            Some("params.files[0].secret")
+        );
+    }
+}

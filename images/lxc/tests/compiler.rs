@@ -1,0 +1,306 @@
+//! The `lxc-template` derivation kind with real packages: a small closure
+//! resolved from the machine's apt sources (through `hlb-debian`, as the
+//! lock resolver does), its .debs downloaded (cached under
+//! `target/hlb-test-cache/`), laid out as a store would hold fetch outputs,
+//! and built through [`Compiler::build`].
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use hlb_builder::{BuildCx, BuildError, Compiler, Derivation, NoSecrets, Value};
+use hlb_cache::Digest;
+use hlb_debian::resolve::{Request, ResolveOptions, ResolvedPackage, resolve};
+use hlb_lxc::{LXC_TEMPLATE_KIND, LxcTemplateCompiler, ROOTFS_FILE, SBOM_FILE};
+
+/// base-passwd (users need it) and netbase, without the essential set:
+/// a handful of packages, enough to exercise every param.
+fn packages() -> &'static [ResolvedPackage] {
+    static P: std::sync::OnceLock<Vec<ResolvedPackage>> = std::sync::OnceLock::new();
+    P.get_or_init(|| {
+        let a = common::archive();
+        let requests = [Request::name("base-passwd"), Request::name("netbase")];
+        resolve(&a.universe, &requests, ResolveOptions::default())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .packages
+    })
+}
+
+const UNIT: &str = "[Unit]\nDescription=hello\n[Service]\nExecStart=/bin/true\nUser=app\n\
+                    [Install]\nWantedBy=multi-user.target\n";
+
+fn file(path: &str, mode: i64, owner: &str, content: (&str, &str)) -> Value {
+    Value::map()
+        .with("path", path)
+        .with("mode", mode)
+        .with("owner", owner)
+        .with("group", owner)
+        .with(content.0, content.1)
+}
+
+fn params(packages: &[ResolvedPackage]) -> Value {
+    let pkgs = packages
+        .iter()
+        .map(|p| {
+            Value::map()
+                .with("name", p.name.as_str())
+                .with("sha256", p.sha256.to_string())
+        })
+        .collect();
+    Value::map()
+        .with("hostname", "hello")
+        .with("architecture", "amd64")
+        .with("packages", Value::List(pkgs))
+        .with(
+            "groups",
+            Value::List(vec![Value::map().with("name", "app")]),
+        )
+        .with(
+            "users",
+            Value::List(vec![
+                Value::map()
+                    .with("name", "app")
+                    .with("group", "app")
+                    .with("home", "/var/lib/app"),
+            ]),
+        )
+        .with(
+            "files",
+            Value::List(vec![
+                file("/etc/app/app.conf", 0o640, "app", ("text", "listen 80\n")),
+                file(
+                    "/etc/systemd/system/hello.service",
+                    0o644,
+                    "root",
+                    ("source", "unit"),
+                ),
+            ]),
+        )
+        .with("services", Value::List(vec!["hello.service".into()]))
+        .with("network", Value::Null)
+        .with("source_date_epoch", 1_700_000_000i64)
+        .with("zstd_level", 3i64)
+}
+
+/// A fresh directory laid out as a store: one file per fetch output.
+struct Store {
+    dir: tempfile::TempDir,
+    inputs: BTreeMap<String, PathBuf>,
+}
+
+fn store(packages: &[ResolvedPackage]) -> Store {
+    let dir = tempfile::tempdir().unwrap();
+    let mut inputs = BTreeMap::new();
+    for deb in common::download(packages) {
+        let name = deb
+            .origin
+            .rsplit('/')
+            .next()
+            .unwrap_or(&deb.origin)
+            .to_owned();
+        let path = dir.path().join(&name);
+        std::fs::write(&path, &deb.bytes).unwrap();
+        let pkg = packages.iter().find(|p| p.filename == deb.origin).unwrap();
+        inputs.insert(format!("deb:{}", pkg.name), path);
+    }
+    Store { dir, inputs }
+}
+
+fn derivation(params: Value, inputs: &BTreeMap<String, PathBuf>) -> Derivation {
+    Derivation {
+        kind: LXC_TEMPLATE_KIND.to_owned(),
+        name: "hello".to_owned(),
+        builder_version: LxcTemplateCompiler.version(),
+        params,
+        inputs: inputs
+            .keys()
+            .map(|r| (r.clone(), Digest::of(r.as_bytes())))
+            .collect(),
+        sources: [("unit".to_owned(), Digest::of(UNIT.as_bytes()))].into(),
+        fixed_output: None,
+        secret: false,
+    }
+}
+
+/// Builds `params` with `store`'s inputs; returns the output directory.
+fn build(store: &Store, params: Value) -> Result<PathBuf, BuildError> {
+    let drv = derivation(params, &store.inputs);
+    let out = store.dir.path().join("out");
+    let tmp = store.dir.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let cx = BuildCx {
+        id: drv.id(),
+        drv: &drv,
+        inputs: store.inputs.clone(),
+        sources: [("unit".to_owned(), Arc::from(UNIT.as_bytes()))].into(),
+        out: &out,
+        tmp: &tmp,
+        secrets: &NoSecrets,
+    };
+    LxcTemplateCompiler.build(&cx).map(|()| out)
+}
+
+fn entries(rootfs: &Path) -> BTreeMap<String, (u64, u64, u32, Vec<u8>)> {
+    let file = std::fs::File::open(rootfs).unwrap();
+    let mut tar = tar::Archive::new(zstd::Decoder::new(file).unwrap());
+    let mut out = BTreeMap::new();
+    for e in tar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let h = e.header();
+        let meta = (h.uid().unwrap(), h.gid().unwrap(), h.mode().unwrap());
+        let mut bytes = Vec::new();
+        e.read_to_end(&mut bytes).unwrap();
+        out.insert(path, (meta.0, meta.1, meta.2, bytes));
+    }
+    out
+}
+
+#[test]
+fn two_builds_in_different_directories_give_identical_bytes() {
+    let packages = packages();
+    let a = store(packages);
+    let b = store(packages);
+    assert_ne!(a.dir.path(), b.dir.path());
+    let out_a = build(&a, params(packages)).unwrap_or_else(|e| panic!("{e}"));
+    let out_b = build(&b, params(packages)).unwrap_or_else(|e| panic!("{e}"));
+    for name in [ROOTFS_FILE, SBOM_FILE] {
+        let x = std::fs::read(out_a.join(name)).unwrap();
+        let y = std::fs::read(out_b.join(name)).unwrap();
+        assert!(x == y, "{name} differs between builds");
+    }
+    let mut listing: Vec<String> = std::fs::read_dir(&out_a)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listing.sort();
+    assert_eq!(listing, [ROOTFS_FILE, SBOM_FILE]);
+
+    // The params landed: the declared file with its owner, the unit
+    // enabled, the user created, every package in the SBOM with its hash.
+    let tree = entries(&out_a.join(ROOTFS_FILE));
+    let passwd = String::from_utf8(tree["./etc/passwd"].3.clone()).unwrap();
+    let app = passwd
+        .lines()
+        .find(|l| l.starts_with("app:"))
+        .unwrap_or_else(|| panic!("no app user in\n{passwd}"));
+    let uid: u64 = app.split(':').nth(2).unwrap().parse().unwrap();
+    assert!(app.contains(":/var/lib/app:"), "{app}");
+    let (owner, _, mode, bytes) = &tree["./etc/app/app.conf"];
+    assert_eq!(
+        (*owner, *mode & 0o7777, bytes.as_slice()),
+        (uid, 0o640, &b"listen 80\n"[..])
+    );
+    assert_eq!(
+        tree["./etc/systemd/system/hello.service"].3,
+        UNIT.as_bytes()
+    );
+    assert!(
+        tree.contains_key("./etc/systemd/system/multi-user.target.wants/hello.service"),
+        "hello.service not enabled"
+    );
+    assert_eq!(tree["./etc/hostname"].3, b"hello\n");
+    let sbom: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_a.join(SBOM_FILE)).unwrap()).unwrap();
+    let text = sbom.to_string();
+    for p in packages {
+        assert!(
+            text.contains(&p.sha256.to_string()),
+            "{} not in SBOM",
+            p.name
+        );
+    }
+
+    // source_date_epoch is an input: another value, other bytes.
+    let c = store(packages);
+    let out_c = build(&c, params(packages).with("source_date_epoch", 0i64)).unwrap();
+    assert_ne!(
+        std::fs::read(out_c.join(ROOTFS_FILE)).unwrap(),
+        std::fs::read(out_a.join(ROOTFS_FILE)).unwrap()
+    );
+}
+
+/// Builds with `edit` applied to the params; the build must fail with a
+/// message containing every `wanted`, and leave nothing at the output.
+fn refused(edit: impl FnOnce(Value) -> Value, wanted: &[&str]) {
+    let packages = packages();
+    let s = store(packages);
+    let e = build(&s, edit(params(packages)))
+        .expect_err("the build is refused")
+        .to_string();
+    for w in wanted {
+        assert!(e.contains(w), "{e}\nlacks: {w}");
+    }
+    assert!(!s.dir.path().join("out").exists(), "half-built output left");
+}
+
+fn with_file(params: Value, f: Value) -> Value {
+    let Some(Value::List(mut files)) = params.get("files").cloned() else {
+        panic!("files")
+    };
+    files.push(f);
+    params.with("files", Value::List(files))
+}
+
+#[test]
+fn a_file_path_outside_the_rootfs_is_refused() {
+    refused(
+        |p| with_file(p, file("/etc/../../escape", 0o644, "root", ("text", "x"))),
+        &["lxc-template hello: ", "/etc/../../escape"],
+    );
+    refused(
+        |p| with_file(p, file("etc/relative", 0o644, "root", ("text", "x"))),
+        &["etc/relative"],
+    );
+}
+
+#[test]
+fn an_unknown_owner_is_refused() {
+    refused(
+        |p| with_file(p, file("/etc/x", 0o644, "nobody-here", ("text", "x"))),
+        &["file /etc/x: unknown user nobody-here"],
+    );
+}
+
+#[test]
+fn a_deb_whose_hash_does_not_match_is_refused() {
+    refused(
+        |p| {
+            let Some(Value::List(mut pkgs)) = p.get("packages").cloned() else {
+                panic!("packages")
+            };
+            let first = pkgs[0].clone();
+            let name = first.get("name").unwrap().as_str().unwrap().to_owned();
+            pkgs[0] = first.with("sha256", "0".repeat(64));
+            assert!(!name.is_empty());
+            p.with("packages", Value::List(pkgs))
+        },
+        &["SHA-256 is", "but the lock records 0000"],
+    );
+}
+
+#[test]
+fn secrets_and_missing_inputs_are_refused() {
+    refused(
+        |p| {
+            with_file(
+                p,
+                file("/etc/x", 0o600, "root", ("text", "x")).with("secret", "db-password"),
+            )
+        },
+        &["params.files[2].secret", "templates carry no secrets"],
+    );
+    refused(
+        |p| {
+            let Some(Value::List(mut pkgs)) = p.get("packages").cloned() else {
+                panic!("packages")
+            };
+            pkgs.push(Value::map().with("name", "hlb-absent").with("sha256", "00"));
+            p.with("packages", Value::List(pkgs))
+        },
+        &["package hlb-absent has no input `deb:hlb-absent`"],
+    );
+}
