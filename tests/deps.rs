@@ -74,6 +74,7 @@ fn the_pure_core_has_no_network_stack() {
         "hlb-cache",
         "hlb-secrets",
         "hlb-debian",
+        "hlb-lxc",
     ] {
         let deps = closure(&edges, krate);
         assert!(deps.contains(krate), "{krate} is not in the workspace");
