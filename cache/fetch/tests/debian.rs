@@ -72,6 +72,29 @@ fn locks_a_closure_deterministically_and_notices_changed_requests() {
     assert_eq!(Lock::parse(&text).unwrap().to_string_canonical(), text);
 
     let entry = lock.get(DEBIAN_SECTION, "dns").unwrap().clone();
+    // The fields docs/lxc.md documents (and debian_docs.rs checks there).
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(&entry), ["packages", "request", "sources"]);
+    assert_eq!(
+        keys(&entry["packages"][0]),
+        [
+            "architecture",
+            "filename",
+            "name",
+            "sha256",
+            "size",
+            "url",
+            "version"
+        ]
+    );
+    assert_eq!(
+        keys(&entry["sources"][0]),
+        ["inrelease_sha256", "suite", "uri"]
+    );
     assert_eq!(entry["request"], request(&["dnsdist"]));
     let sources = entry["sources"].as_array().unwrap();
     let suites: Vec<&str> = sources
