@@ -211,7 +211,7 @@ impl DebianResolver {
         key: &str,
         request: &Value,
         fetcher: &Fetcher,
-    ) -> Result<Value, ResolveFailureKind> {
+    ) -> Result<Value, DebianLockError> {
         let req = DebianRequest::from_json(key, request)?;
         let targets = self.targets(&req)?;
         let mut suites = Vec::new();
@@ -327,7 +327,7 @@ impl DebianResolver {
         keyring: &Keyring,
         req: &DebianRequest,
         fetcher: &Fetcher,
-    ) -> Result<Arc<LoadedSuite>, ResolveFailureKind> {
+    ) -> Result<Arc<LoadedSuite>, DebianLockError> {
         let key = (
             location.uri.clone(),
             location.suite.clone(),
@@ -355,7 +355,7 @@ impl DebianResolver {
         let loaded = match loaded {
             Ok(l) => Arc::new(l),
             Err(ArchiveError::Fetch { .. }) if fetch_error.is_some() => {
-                return Err(ResolveFailureKind::Fetch(
+                return Err(DebianLockError::Fetch(
                     fetch_error.take().expect("checked above"),
                 ));
             }
@@ -424,29 +424,16 @@ impl DebianResolver {
     }
 }
 
-/// A resolution failure: a download, or anything else.
-#[derive(Debug)]
-pub enum ResolveFailureKind {
+/// Why [`DebianResolver::resolve_request`] failed: a download (the
+/// fetcher's own error, naming the URL and every source tried), or
+/// anything else.
+#[derive(Debug, thiserror::Error)]
+pub enum DebianLockError {
+    #[error(transparent)]
     Fetch(FetchError),
-    Debian(DebianError),
+    #[error(transparent)]
+    Debian(#[from] DebianError),
 }
-
-impl From<DebianError> for ResolveFailureKind {
-    fn from(e: DebianError) -> Self {
-        ResolveFailureKind::Debian(e)
-    }
-}
-
-impl std::fmt::Display for ResolveFailureKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ResolveFailureKind::Fetch(e) => e.fmt(f),
-            ResolveFailureKind::Debian(e) => e.fmt(f),
-        }
-    }
-}
-
-impl std::error::Error for ResolveFailureKind {}
 
 impl Resolver for DebianResolver {
     fn section(&self) -> &'static str {
@@ -456,8 +443,8 @@ impl Resolver for DebianResolver {
     fn resolve(&self, key: &str, request: &Value, fetcher: &Fetcher) -> Result<Value, FetchError> {
         self.resolve_request(key, request, fetcher)
             .map_err(|e| match e {
-                ResolveFailureKind::Fetch(e) => e,
-                ResolveFailureKind::Debian(e) => e.into_fetch(key),
+                DebianLockError::Fetch(e) => e,
+                DebianLockError::Debian(e) => e.into_fetch(key),
             })
     }
 }

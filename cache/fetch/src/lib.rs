@@ -27,7 +27,7 @@ pub mod resolve;
 mod verify;
 
 pub use compiler::{FETCH_KIND, FetchCompiler};
-pub use debian::{DEBIAN_SECTION, DebianError, DebianRequest, DebianResolver, ResolveFailureKind};
+pub use debian::{DEBIAN_SECTION, DebianError, DebianLockError, DebianRequest, DebianResolver};
 pub use error::{FetchError, Mismatch, SourceFailure};
 pub use events::{FetchEvent, Reporter};
 pub use fetcher::{FetchOptions, FetchOutcome, Fetcher};
