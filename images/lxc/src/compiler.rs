@@ -92,9 +92,11 @@ impl Compiler for LxcTemplateCompiler {
             .collect();
         let rootfs = assemble(&inputs, &spec).map_err(|e| assemble_error(name, e))?;
         std::fs::create_dir(cx.out).map_err(|e| BuildError::io("create directory", cx.out, e))?;
-        rootfs
-            .write_outputs(cx.out, params.archive)
-            .map_err(|e| assemble_error(name, e))?;
+        if let Err(e) = rootfs.write_outputs(cx.out, params.archive) {
+            // Leave nothing half-written where the output goes.
+            let _ = std::fs::remove_dir_all(cx.out);
+            return Err(assemble_error(name, e));
+        }
         Ok(())
     }
 }
