@@ -16,7 +16,9 @@ pub fn registry(fetcher: Arc<Fetcher>) -> Registry {
     for c in hlb_images::compilers() {
         r.register(c);
     }
-    hlb_talos::compiler::compilers().into_iter().for_each(|c| r.register(c));
+    hlb_talos::compiler::compilers()
+        .into_iter()
+        .for_each(|c| r.register(c));
     r.register(Box::new(FetchCompiler::new(fetcher)));
     r
 }
