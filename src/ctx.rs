@@ -257,6 +257,16 @@ impl Ctx {
                 if n == 1 { "" } else { "s" }
             ))
         })?;
+        // Talos patch problems, found before anything is built.
+        let talos = crate::talos_check::check(&lab, &plan);
+        if !talos.0.is_empty() {
+            let n = talos.0.len();
+            self.report_diagnostics(&talos, &lab.sources);
+            return Err(Failure::Reported(format!(
+                "{n} problem{} in the recipes",
+                if n == 1 { "" } else { "s" }
+            )));
+        }
         Ok((lab, plan))
     }
 

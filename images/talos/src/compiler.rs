@@ -9,7 +9,10 @@
 //! (cluster, role, node), so Talos's merge rules — held to Talos's vectors —
 //! decide the result, and a recipe patch can still override anything. The
 //! result must validate against Talos's schema ([`crate::schema`]); a
-//! violation fails the build, naming the node and the JSON path.
+//! violation fails the build, naming the node and the JSON path. The whole
+//! node pipeline is [`node_config`], which `hlb` also runs at plan time with
+//! a placeholder bundle, so a patch Talos would refuse is a recipe error
+//! with a position before anything is built.
 //!
 //! Secrets: both outputs carry private keys. The bundle is revealed only
 //! under the name the derivation declares (`secrets`), and only when its
@@ -48,22 +51,38 @@ pub struct TalosConfigCompiler;
 /// Builds the admin's talosconfig (kind `talosconfig`).
 pub struct TalosconfigCompiler;
 
-fn internal(cx: &BuildCx<'_>, what: impl std::fmt::Display) -> BuildError {
-    BuildError::Internal(format!("derivation {}: {what}", cx.drv.name))
+/// A derivation's parameters and its name (for messages).
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    pub name: &'a str,
+    pub params: &'a Value,
 }
 
-fn get<'c>(cx: &'c BuildCx<'_>, key: &str) -> Option<&'c Value> {
-    cx.drv.params.get(key).filter(|v| !matches!(v, Value::Null))
+impl<'a> Params<'a> {
+    fn of(cx: &'a BuildCx<'_>) -> Params<'a> {
+        Params {
+            name: &cx.drv.name,
+            params: &cx.drv.params,
+        }
+    }
 }
 
-fn str_param<'c>(cx: &'c BuildCx<'_>, key: &str) -> Result<&'c str, BuildError> {
+fn internal(cx: Params<'_>, what: impl std::fmt::Display) -> BuildError {
+    BuildError::Internal(format!("derivation {}: {what}", cx.name))
+}
+
+fn get<'c>(cx: Params<'c>, key: &str) -> Option<&'c Value> {
+    cx.params.get(key).filter(|v| !matches!(v, Value::Null))
+}
+
+fn str_param<'c>(cx: Params<'c>, key: &str) -> Result<&'c str, BuildError> {
     get(cx, key)
         .and_then(Value::as_str)
         .ok_or_else(|| internal(cx, format!("parameter `{key}` should be a string")))
 }
 
 fn opt_str<'c>(
-    cx: &'c BuildCx<'_>,
+    cx: Params<'c>,
     v: Option<&'c Value>,
     key: &str,
 ) -> Result<Option<&'c str>, BuildError> {
@@ -78,7 +97,7 @@ fn opt_str<'c>(
 }
 
 fn str_list<'c>(
-    cx: &'c BuildCx<'_>,
+    cx: Params<'c>,
     v: Option<&'c Value>,
     key: &str,
 ) -> Result<Vec<&'c str>, BuildError> {
@@ -96,7 +115,7 @@ fn str_list<'c>(
 }
 
 fn str_map<'c>(
-    cx: &'c BuildCx<'_>,
+    cx: Params<'c>,
     v: Option<&'c Value>,
     key: &str,
 ) -> Result<BTreeMap<&'c str, &'c str>, BuildError> {
@@ -118,14 +137,14 @@ fn str_map<'c>(
 fn reveal_bundle(cx: &BuildCx<'_>) -> Result<SecretsBundle, BuildError> {
     if !cx.drv.secret {
         return Err(internal(
-            cx,
+            Params::of(cx),
             "its output carries private keys, so the derivation must be secret",
         ));
     }
-    let name = str_param(cx, "secrets")?;
+    let name = str_param(Params::of(cx), "secrets")?;
     if !cx.sources.contains_key(&format!("tag:{name}")) {
         return Err(internal(
-            cx,
+            Params::of(cx),
             format!(
                 "declares bundle `{name}` but has no source `tag:{name}`: its id would not cover the secret"
             ),
@@ -343,112 +362,212 @@ impl Compiler for TalosConfigCompiler {
     }
 
     fn build(&self, cx: &BuildCx<'_>) -> Result<(), BuildError> {
-        let talos_version = str_param(cx, "talos_version")?;
-        let contract =
-            r#gen::parse_contract(talos_version).map_err(|e| BuildError::Invalid(e.to_string()))?;
-        let role = match str_param(cx, "role")? {
-            "controlplane" => Role::ControlPlane,
-            "worker" => Role::Worker,
-            other => return Err(internal(cx, format!("unknown role `{other}`"))),
-        };
-        let node = get(cx, "node");
-        let field = |k: &str| node.and_then(|n| n.get(k));
-        let hostname = opt_str(cx, field("hostname"), "node.hostname")?;
-        let who = format!(
-            "talos-cluster {} node {}",
-            str_param(cx, "cluster")?,
-            hostname.unwrap_or("(unnamed)")
-        );
-        let install_image = match get(cx, "schematic") {
-            None => String::new(),
-            Some(s) => {
-                let schematic = Schematic {
-                    customization: crate::schematic::Customization {
-                        official_extensions: str_list(
-                            cx,
-                            s.get("extensions"),
-                            "schematic.extensions",
-                        )?
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect(),
-                        extra_kernel_args: str_list(
-                            cx,
-                            s.get("extra_kernel_args"),
-                            "schematic.extra_kernel_args",
-                        )?
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect(),
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                };
-                installer_image(&schematic.id(), talos_version)
-            }
-        };
-        let bundle = reveal_bundle(cx)?;
-        let input = GenInput {
-            bundle: &bundle,
-            cluster_name: str_param(cx, "cluster")?.to_string(),
-            endpoint: str_param(cx, "endpoint")?.to_string(),
-            kubernetes_version: str_param(cx, "kubernetes_version")?.to_string(),
-            contract,
-            options: GenOptions {
-                install_disk: opt_str(cx, get(cx, "install_disk"), "install_disk")?
-                    .unwrap_or_default()
-                    .to_string(),
-                install_image,
-                pod_subnets: opt_str(cx, get(cx, "pod_cidr"), "pod_cidr")?
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect(),
-                service_subnets: opt_str(cx, get(cx, "service_cidr"), "service_cidr")?
-                    .into_iter()
-                    .map(str::to_string)
-                    .collect(),
-                ..GenOptions::default()
-            },
-        };
-        let config = r#gen::generate_config(&input, role)
-            .map_err(|e| BuildError::Invalid(format!("{who}: {e}")))?;
-        let settings = NodeSettings {
-            hostname,
-            address: opt_str(cx, field("address"), "node.address")?,
-            gateway: opt_str(cx, field("gateway"), "node.gateway")?,
-            link: opt_str(cx, field("link"), "node.link")?.unwrap_or("eth0"),
-            nameservers: str_list(cx, field("nameservers"), "node.nameservers")?,
-            labels: str_map(cx, field("labels"), "node.labels")?,
-            taints: str_map(cx, field("taints"), "node.taints")?,
-            vip: opt_str(cx, get(cx, "vip"), "vip")?,
-            cni_none: get(cx, "cni").and_then(Value::as_str) == Some("none"),
-            kube_proxy_off: get(cx, "kube_proxy").and_then(Value::as_bool) == Some(false),
-        };
-        let config = match link_document(&settings) {
-            Some(link) => format!("{config}---\n{link}"),
-            None => config,
-        };
-        let config = with_nameservers(&config, &settings.nameservers);
-        let own = node_patches(contract, &config, &settings);
-        let config = patch::apply_patch_texts(&config, &own).map_err(|e| {
-            BuildError::Internal(format!("{who}: hlb's node settings do not apply: {e}"))
-        })?;
-        let roles = str_list(cx, get(cx, "patches"), "patches")?;
-        let names = str_list(cx, get(cx, "patch_names"), "patch_names")?;
-        let mut config = config;
+        let p = Params::of(cx);
+        let roles = str_list(p, get(p, "patches"), "patches")?;
+        let names = str_list(p, get(p, "patch_names"), "patch_names")?;
+        let mut texts = Vec::with_capacity(roles.len());
         for (i, role) in roles.iter().enumerate() {
             let name = names.get(i).copied().unwrap_or(role);
             let bytes = cx.source(role)?;
             let text = std::str::from_utf8(bytes).map_err(|_| {
-                BuildError::Invalid(format!("{who}: patch {name} is not UTF-8 text"))
+                BuildError::Invalid(format!("{}: patch {name} is not UTF-8 text", node_who(p)))
             })?;
-            config = patch::apply_patch_texts(&config, &[text])
-                .map_err(|e| BuildError::Invalid(format!("{who}: patch {name}: {e}")))?;
+            texts.push(text);
         }
-        schema::validate_config(contract, &config)
-            .map_err(|e| BuildError::Invalid(format!("{who}: {e}")))?;
+        let bundle = reveal_bundle(cx)?;
+        let config = node_config(p, &bundle, &texts).map_err(|e| match e {
+            NodeProblem::Build(e) => e,
+            NodeProblem::Patch {
+                who,
+                patch_index,
+                message,
+            } => {
+                let name = names.get(patch_index).copied().unwrap_or("?");
+                BuildError::Invalid(format!("{who}: patch {name}: {message}"))
+            }
+            NodeProblem::Schema { who, error, .. } => {
+                BuildError::Invalid(format!("{who}: {error}"))
+            }
+        })?;
         seal_and_write(cx, config)
     }
+}
+
+/// Why a node's machine config cannot be made from its derivation.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeProblem {
+    /// The parameters are wrong, or the generator refused them.
+    #[error(transparent)]
+    Build(BuildError),
+    /// Recipe patch `patch_index` (0-based, in the derivation's `patches`
+    /// order) does not apply: `message` is Talos's.
+    #[error("{who}: patch {patch_index}: {message}")]
+    Patch {
+        who: String,
+        patch_index: usize,
+        message: String,
+    },
+    /// The patched config does not validate; `patch_index` is the first
+    /// recipe patch after which it stops validating (`None`: it never did,
+    /// or the failure cannot be pinned on one patch).
+    #[error("{who}: {error}")]
+    Schema {
+        who: String,
+        patch_index: Option<usize>,
+        error: schema::SchemaError,
+    },
+}
+
+fn node_who(p: Params<'_>) -> String {
+    let node = get(p, "node");
+    let hostname = node
+        .and_then(|n| n.get("hostname"))
+        .and_then(Value::as_str)
+        .unwrap_or("(unnamed)");
+    let cluster = get(p, "cluster").and_then(Value::as_str).unwrap_or("?");
+    format!("talos-cluster {cluster} node {hostname}")
+}
+
+/// A node's machine config (`talos-config` parameters `p`) from `bundle`,
+/// with the recipe's patch texts (in `patches` order) applied, validated
+/// against Talos's schema. The compiler builds with this; `hlb` calls it with
+/// a placeholder bundle at plan time to report patch problems as recipe
+/// errors (a bundle's structure, not its keys, decides whether a patch
+/// applies).
+pub fn node_config(
+    p: Params<'_>,
+    bundle: &SecretsBundle,
+    patches: &[&str],
+) -> Result<String, NodeProblem> {
+    let talos_version = str_param(p, "talos_version").map_err(NodeProblem::Build)?;
+    let contract = r#gen::parse_contract(talos_version)
+        .map_err(|e| NodeProblem::Build(BuildError::Invalid(e.to_string())))?;
+    let config = base_config(p, bundle, contract).map_err(NodeProblem::Build)?;
+    let who = node_who(p);
+    let mut config = config;
+    for (i, text) in patches.iter().enumerate() {
+        config = patch::apply_patch_texts(&config, &[text]).map_err(|e| NodeProblem::Patch {
+            who: who.clone(),
+            patch_index: i,
+            message: e.to_string(),
+        })?;
+    }
+    if let Err(error) = schema::validate_config(contract, &config) {
+        // Pin the violation on the first patch after which the config stops
+        // validating (only on failure: validation is the slow part).
+        let patch_index = first_invalid(contract, p, bundle, patches);
+        return Err(NodeProblem::Schema {
+            who,
+            patch_index,
+            error,
+        });
+    }
+    Ok(config)
+}
+
+fn first_invalid(
+    contract: Contract,
+    p: Params<'_>,
+    bundle: &SecretsBundle,
+    patches: &[&str],
+) -> Option<usize> {
+    let mut config = base_config(p, bundle, contract).ok()?;
+    if schema::validate_config(contract, &config).is_err() {
+        return None;
+    }
+    for (i, text) in patches.iter().enumerate() {
+        config = patch::apply_patch_texts(&config, &[text]).ok()?;
+        if schema::validate_config(contract, &config).is_err() {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// The generated config with hlb's own node settings, before recipe patches.
+fn base_config(
+    cx: Params<'_>,
+    bundle: &SecretsBundle,
+    contract: Contract,
+) -> Result<String, BuildError> {
+    let talos_version = str_param(cx, "talos_version")?;
+    let role = match str_param(cx, "role")? {
+        "controlplane" => Role::ControlPlane,
+        "worker" => Role::Worker,
+        other => return Err(internal(cx, format!("unknown role `{other}`"))),
+    };
+    let node = get(cx, "node");
+    let field = |k: &str| node.and_then(|n| n.get(k));
+    let hostname = opt_str(cx, field("hostname"), "node.hostname")?;
+    let who = node_who(cx);
+    let install_image = match get(cx, "schematic") {
+        None => String::new(),
+        Some(s) => {
+            let schematic = Schematic {
+                customization: crate::schematic::Customization {
+                    official_extensions: str_list(cx, s.get("extensions"), "schematic.extensions")?
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                    extra_kernel_args: str_list(
+                        cx,
+                        s.get("extra_kernel_args"),
+                        "schematic.extra_kernel_args",
+                    )?
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            installer_image(&schematic.id(), talos_version)
+        }
+    };
+    let input = GenInput {
+        bundle,
+        cluster_name: str_param(cx, "cluster")?.to_string(),
+        endpoint: str_param(cx, "endpoint")?.to_string(),
+        kubernetes_version: str_param(cx, "kubernetes_version")?.to_string(),
+        contract,
+        options: GenOptions {
+            install_disk: opt_str(cx, get(cx, "install_disk"), "install_disk")?
+                .unwrap_or_default()
+                .to_string(),
+            install_image,
+            pod_subnets: opt_str(cx, get(cx, "pod_cidr"), "pod_cidr")?
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            service_subnets: opt_str(cx, get(cx, "service_cidr"), "service_cidr")?
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            ..GenOptions::default()
+        },
+    };
+    let config = r#gen::generate_config(&input, role)
+        .map_err(|e| BuildError::Invalid(format!("{who}: {e}")))?;
+    let settings = NodeSettings {
+        hostname,
+        address: opt_str(cx, field("address"), "node.address")?,
+        gateway: opt_str(cx, field("gateway"), "node.gateway")?,
+        link: opt_str(cx, field("link"), "node.link")?.unwrap_or("eth0"),
+        nameservers: str_list(cx, field("nameservers"), "node.nameservers")?,
+        labels: str_map(cx, field("labels"), "node.labels")?,
+        taints: str_map(cx, field("taints"), "node.taints")?,
+        vip: opt_str(cx, get(cx, "vip"), "vip")?,
+        cni_none: get(cx, "cni").and_then(Value::as_str) == Some("none"),
+        kube_proxy_off: get(cx, "kube_proxy").and_then(Value::as_bool) == Some(false),
+    };
+    let config = match link_document(&settings) {
+        Some(link) => format!("{config}---\n{link}"),
+        None => config,
+    };
+    let config = with_nameservers(&config, &settings.nameservers);
+    let own = node_patches(contract, &config, &settings);
+    patch::apply_patch_texts(&config, &own)
+        .map_err(|e| BuildError::Internal(format!("{who}: hlb's node settings do not apply: {e}")))
 }
 
 impl Compiler for TalosconfigCompiler {
@@ -461,13 +580,14 @@ impl Compiler for TalosconfigCompiler {
     }
 
     fn build(&self, cx: &BuildCx<'_>) -> Result<(), BuildError> {
+        let p = Params::of(cx);
         let int = |key: &str| {
-            get(cx, key)
+            get(p, key)
                 .and_then(Value::as_int)
                 .and_then(|i| u64::try_from(i).ok())
                 .ok_or_else(|| {
                     internal(
-                        cx,
+                        p,
                         format!("parameter `{key}` should be a non-negative integer"),
                     )
                 })
@@ -481,12 +601,12 @@ impl Compiler for TalosconfigCompiler {
         let seed = zeroize::Zeroizing::new(cx.secrets.lab_key()?.prf(&seed_input));
         let bundle = reveal_bundle(cx)?;
         let input = TalosconfigInput {
-            context: str_param(cx, "cluster")?.to_string(),
-            endpoints: str_list(cx, get(cx, "endpoints"), "endpoints")?
+            context: str_param(p, "cluster")?.to_string(),
+            endpoints: str_list(p, get(p, "endpoints"), "endpoints")?
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
-            nodes: str_list(cx, get(cx, "nodes"), "nodes")?
+            nodes: str_list(p, get(p, "nodes"), "nodes")?
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
