@@ -1,7 +1,10 @@
 //! `hlb lock [--check]` and `hlb prefetch URL`.
+//!
+//! The resolvers registered here are the lock sections the CLI can fill:
+//! `fetch` (URL pins) and `debian` (package closures of `lxc` containers).
 
 use anyhow::anyhow;
-use hlb_fetch::{FetchResolver, Resolver};
+use hlb_fetch::{DebianResolver, FetchResolver, Resolver};
 use serde_json::json;
 
 use crate::ctx::Ctx;
@@ -31,7 +34,11 @@ pub fn run(ctx: &Ctx, check: bool) -> Result<()> {
     }
     let fetcher = ctx.fetcher()?;
     let fetch = FetchResolver;
-    let resolvers: [&dyn Resolver; 1] = [&fetch];
+    // Debian package closures (`lxc` containers): the machine's apt
+    // sources name the mirrors; verified indexes are kept in the state
+    // directory so a re-lock against an unchanged Release is offline.
+    let debian = DebianResolver::new().with_index_cache(ctx.state_dir()?.join("debian-indexes"));
+    let resolvers: [&dyn Resolver; 2] = [&fetch, &debian];
     let out = &ctx.out;
     let changes = hlb_fetch::update_lock(&mut lock, &requests, &resolvers, &fetcher, &|e| {
         out.status(&e.to_string());
