@@ -29,6 +29,7 @@ use crate::decl::{
     Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl, SealedSecretDecl,
 };
 
+mod lxc;
 mod talos;
 use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::drv::{Derivation, DrvId, Value};
@@ -36,6 +37,10 @@ use crate::graph::Graph;
 use crate::interp;
 use crate::lock::{Lock, LockRequests};
 use crate::sched::{Outcome, SourceBytes};
+pub use lxc::{
+    DEBIAN_SECTION, LockedDeb, LockedDebError, deb_drv_name, deb_fetch_derivation, locked_debs,
+    pinned_debs,
+};
 pub use talos::{
     ADMIN_CERT_VALID_SECONDS, cluster_target, node_artifact, node_target, talosconfig_artifact,
 };
