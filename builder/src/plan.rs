@@ -39,7 +39,7 @@ use crate::lock::{Lock, LockRequests};
 use crate::sched::{Outcome, SourceBytes};
 pub use lxc::{
     DEBIAN_SECTION, LockedDeb, LockedDebError, deb_drv_name, deb_fetch_derivation, locked_debs,
-    pinned_debs,
+    pinned_debs, template_packages,
 };
 pub use talos::{
     ADMIN_CERT_VALID_SECONDS, cluster_target, node_artifact, node_target, talosconfig_artifact,

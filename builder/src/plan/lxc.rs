@@ -7,6 +7,10 @@
 //! the one place that knows the entry's shape, so a resolver change and the
 //! planner meet here.
 //!
+//! [`template_packages`] gives the `.deb` half of the `lxc-template`
+//! derivation (its `packages` param and `deb:<name>` inputs), per the
+//! contract in `hlb-lxc`'s compiler module.
+//!
 //! Entry shape (what the resolver writes): `{"request", "sources",
 //! "packages": [{name, version, architecture, filename, sha256, size,
 //! url}]}`, `sha256` being bare hex.
@@ -26,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 
-use crate::drv::{Derivation, FixedHash, Value, valid_store_name};
+use crate::drv::{Derivation, DrvId, FixedHash, Value, valid_store_name};
 use crate::lock::{Lock, REQUEST_FIELD};
 
 /// The lock section of Debian package closures (key = container name).
@@ -172,6 +176,36 @@ pub fn deb_fetch_derivation(deb: &LockedDeb, builder_version: u32) -> Option<Der
     })
 }
 
+/// Role prefix of an `lxc-template` derivation's `.deb` inputs (the
+/// `hlb-lxc` compiler's contract).
+pub const DEB_ROLE_PREFIX: &str = "deb:";
+
+/// The `.deb` side of an `lxc-template` derivation, from the pinned `.deb`s
+/// in the lock's order: the `packages` param (a list of `{name, sha256}`,
+/// `sha256` as bare hex), the `deb:<name>` inputs, and the `fetch`
+/// derivations those inputs name (for the planner to add; identical ones
+/// have identical ids). `None` when a name cannot be a store name, which
+/// [`locked_debs`] already refused.
+pub fn template_packages(
+    debs: &[LockedDeb],
+    fetch_version: u32,
+) -> Option<(Value, BTreeMap<String, DrvId>, Vec<Derivation>)> {
+    let mut list = Vec::with_capacity(debs.len());
+    let mut inputs = BTreeMap::new();
+    let mut fetches = Vec::with_capacity(debs.len());
+    for deb in debs {
+        let drv = deb_fetch_derivation(deb, fetch_version)?;
+        list.push(
+            Value::map()
+                .with("name", deb.name.as_str())
+                .with("sha256", hex::encode(&deb.sha256.bytes).as_str()),
+        );
+        inputs.insert(format!("{DEB_ROLE_PREFIX}{}", deb.name), drv.id());
+        fetches.push(drv);
+    }
+    Some((Value::List(list), inputs, fetches))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -241,6 +275,35 @@ mod tests {
         assert_eq!(
             pinned_debs(&lock, "web", &request),
             Err(LockedDebError::Missing("web".into()))
+        );
+    }
+
+    #[test]
+    fn template_packages_follow_the_compiler_contract() {
+        let (a, b) = ("11".repeat(32), "22".repeat(32));
+        let entry =
+            json!({"packages": [pkg("netbase", "6.4", &a), pkg("base-passwd", "3.6.1", &b)]});
+        let debs = locked_debs(&entry).unwrap();
+        let (list, inputs, fetches) = template_packages(&debs, 3).unwrap();
+        let Value::List(items) = &list else {
+            panic!("packages is not a list: {list:?}")
+        };
+        let names: Vec<_> = items
+            .iter()
+            .map(|p| p.get("name").and_then(Value::as_str).unwrap())
+            .collect();
+        assert_eq!(names, ["netbase", "base-passwd"]);
+        assert_eq!(
+            items[1].get("sha256").and_then(Value::as_str),
+            Some(b.as_str())
+        );
+        let roles: Vec<_> = inputs.keys().map(String::as_str).collect();
+        assert_eq!(roles, ["deb:base-passwd", "deb:netbase"]);
+        assert_eq!(inputs["deb:netbase"], fetches[0].id());
+        assert!(
+            fetches
+                .iter()
+                .all(|f| f.builder_version == 3 && f.kind == "fetch")
         );
     }
 
