@@ -139,6 +139,23 @@ pub fn lock_requests(lab: &Lab) -> LockRequests {
     LockRequests(sections)
 }
 
+/// Delivery meta of what the cluster applies: its default namespace and the
+/// declarations it is applied after.
+fn apply_meta(
+    namespace: Option<&crate::decl::Spanned<String>>,
+    after: &[crate::decl::Ref],
+) -> BTreeMap<String, serde_json::Value> {
+    let mut meta = BTreeMap::new();
+    if let Some(ns) = namespace {
+        meta.insert("namespace".to_string(), json!(ns.value));
+    }
+    let after: Vec<&str> = after.iter().map(|r| r.name.as_str()).collect();
+    if !after.is_empty() {
+        meta.insert("after".to_string(), json!(after));
+    }
+    meta
+}
+
 fn target_name(kind: Kind, name: &str) -> String {
     format!("{}/{name}", kind.as_str())
 }
@@ -561,14 +578,7 @@ impl Planner<'_> {
             secret: false,
         };
         let id = self.add(d, drv);
-        let mut meta = BTreeMap::new();
-        if let Some(ns) = &s.namespace {
-            meta.insert("namespace".to_string(), json!(ns.value));
-        }
-        let after: Vec<&str> = s.after.iter().map(|r| r.name.as_str()).collect();
-        if !after.is_empty() {
-            meta.insert("after".to_string(), json!(after));
-        }
+        let meta = apply_meta(s.namespace.as_ref(), &s.after);
         self.artifact(
             target_name(s.target.kind, &s.target.name),
             &d.name.value,
@@ -610,14 +620,7 @@ impl Planner<'_> {
             secret: false,
         };
         let id = self.add(d, drv);
-        let mut meta = BTreeMap::new();
-        if let Some(ns) = &m.namespace {
-            meta.insert("namespace".to_string(), json!(ns.value));
-        }
-        let after: Vec<&str> = m.after.iter().map(|r| r.name.as_str()).collect();
-        if !after.is_empty() {
-            meta.insert("after".to_string(), json!(after));
-        }
+        let meta = apply_meta(m.namespace.as_ref(), &m.after);
         self.artifact(
             target_name(m.target.kind, &m.target.name),
             &d.name.value,
