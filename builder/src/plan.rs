@@ -577,14 +577,7 @@ impl Planner<'_> {
             // Ciphertext only the controller opens: safe to publish.
             secret: false,
         };
-        let id = self.add(d, drv);
-        let meta = apply_meta(s.namespace.as_ref(), &s.after);
-        self.artifact(
-            target_name(s.target.kind, &s.target.name),
-            &d.name.value,
-            id,
-            meta,
-        );
+        self.applied(d, drv, &s.target, s.namespace.as_ref(), &s.after);
     }
 
     fn manifest(&mut self, d: &Decl, m: &ManifestDecl) {
@@ -619,13 +612,26 @@ impl Planner<'_> {
             fixed_output: None,
             secret: false,
         };
+        self.applied(d, drv, &m.target, m.namespace.as_ref(), &m.after);
+    }
+
+    /// Add the derivation of something the cluster applies (a manifest, a
+    /// SealedSecret) and list it in the cluster's target with its
+    /// namespace/after meta.
+    fn applied(
+        &mut self,
+        d: &Decl,
+        drv: Derivation,
+        target: &crate::decl::Ref,
+        namespace: Option<&crate::decl::Spanned<String>>,
+        after: &[crate::decl::Ref],
+    ) {
         let id = self.add(d, drv);
-        let meta = apply_meta(m.namespace.as_ref(), &m.after);
         self.artifact(
-            target_name(m.target.kind, &m.target.name),
+            target_name(target.kind, &target.name),
             &d.name.value,
             id,
-            meta,
+            apply_meta(namespace, after),
         );
     }
 }
