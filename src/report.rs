@@ -4,15 +4,24 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
+use hlb_builder::diag::{Diagnostic, Diagnostics, SourceMap};
+use hlb_builder::plan::Plan;
 use hlb_builder::sched::{Event, Reporter};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 
 use crate::out::Out;
 
+/// A build failure that is a recipe value's fault: the compiler said at
+/// which parameter (`files[2].owner`) and the plan knows where the recipe
+/// wrote it.
+pub const BUILD_ERROR_AT_RECIPE: &str = "E0520";
+
 pub struct BuildReporter<'a> {
     out: &'a Out,
     bar: Mutex<Option<ProgressBar>>,
+    /// The plan and the recipe text, to point failures at recipe lines.
+    recipes: Option<(&'a Plan, &'a SourceMap)>,
 }
 
 impl<'a> BuildReporter<'a> {
@@ -20,7 +29,35 @@ impl<'a> BuildReporter<'a> {
         BuildReporter {
             out,
             bar: Mutex::new(None),
+            recipes: None,
         }
+    }
+
+    /// Point failures at a parameter to where the recipes wrote it.
+    pub fn with_recipes(mut self, plan: &'a Plan, sources: &'a SourceMap) -> BuildReporter<'a> {
+        self.recipes = Some((plan, sources));
+        self
+    }
+
+    /// The failure as a recipe diagnostic, when it is at a parameter the
+    /// plan located.
+    fn located(
+        &self,
+        id: &hlb_builder::DrvId,
+        kind: &str,
+        name: &str,
+        error: &str,
+        at: Option<&str>,
+    ) -> Option<(Diagnostics, &'a SourceMap)> {
+        let (plan, sources) = self.recipes?;
+        let span = plan.locate(id, at?)?;
+        let d = Diagnostic::new(
+            BUILD_ERROR_AT_RECIPE,
+            format!("building {kind} {name} failed: {error}"),
+        )
+        .at(span)
+        .label("written here");
+        Some((Diagnostics(vec![d]), sources))
     }
 
     pub fn finish(&self) {
@@ -69,8 +106,16 @@ impl Reporter for BuildReporter<'_> {
                     name,
                     kind,
                     error,
+                    at,
                 } => {
-                    json!({"event": "failed", "id": id, "name": name, "kind": kind, "error": error})
+                    let mut v = json!({"event": "failed", "id": id, "name": name, "kind": kind, "error": error});
+                    if let Some((d, sources)) = self.located(id, kind, name, error, at.as_deref())
+                        && let Some(first) = d.to_json(sources).as_array().and_then(|a| a.first())
+                    {
+                        v["at"] = json!(at);
+                        v["diagnostic"] = first.clone();
+                    }
+                    v
                 }
                 Event::Skipped {
                     id,
@@ -131,13 +176,21 @@ impl Reporter for BuildReporter<'_> {
                 }
             }
             Event::Failed {
-                name, kind, error, ..
-            } => {
-                self.line(format!(
+                id,
+                name,
+                kind,
+                error,
+                at,
+            } => match self.located(id, kind, name, error, at.as_deref()) {
+                Some((d, sources)) => {
+                    let text = d.render(sources, self.out.fancy);
+                    self.line(text.trim_end().to_string());
+                }
+                None => self.line(format!(
                     "error: building {kind} {name} failed:\n  {}",
                     error.replace('\n', "\n  ")
-                ));
-            }
+                )),
+            },
             Event::Skipped {
                 name, failed_input, ..
             } => match failed_input {

@@ -94,6 +94,12 @@ pub enum BuildError {
     /// The message is for the user and names what is wrong.
     #[error("{0}")]
     Invalid(String),
+    /// Like [`BuildError::Invalid`], and the problem is at one parameter of
+    /// the derivation: `at` is its path in the params (`files[2].owner`,
+    /// `packages[0]`, `archives[1]`), so a caller holding the plan can point
+    /// at the recipe text that wrote it. The message stands on its own.
+    #[error("{message}")]
+    InvalidAt { at: String, message: String },
     /// The environment failed (disk full, network down, …).
     #[error("{op} {path}: {source}")]
     Io {

@@ -77,6 +77,10 @@ pub enum Event {
         name: String,
         kind: String,
         error: String,
+        /// The parameter the problem is at
+        /// ([`crate::BuildError::InvalidAt`]), for a reporter that can
+        /// point at the recipe text ([`crate::plan::Plan::locate`]).
+        at: Option<String>,
     },
     /// Not attempted: an input failed (`failed_input` names it), or the
     /// run stopped after a failure without `keep_going` (`failed_input` is
@@ -350,11 +354,16 @@ fn worker(
                 }
             }
             Err(error) => {
+                let at = match &error {
+                    BuildError::InvalidAt { at, .. } => Some(at.clone()),
+                    _ => None,
+                };
                 reporter.event(&Event::Failed {
                     id,
                     name: drv.name.clone(),
                     kind: drv.kind.clone(),
                     error: error.to_string(),
+                    at,
                 });
                 st.outcome.failed.push(Failure {
                     id,

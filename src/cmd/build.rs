@@ -42,7 +42,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> Result<()> {
     // Held until the generation is recorded: a concurrent gc must not sweep
     // outputs that no profile roots yet.
     let _shared = store.lock_shared().map_err(|e| anyhow!("store: {e}"))?;
-    let reporter = BuildReporter::new(&ctx.out);
+    let reporter = BuildReporter::new(&ctx.out).with_recipes(&plan, &lab.sources);
     let outcome = sched::build(
         &store,
         &plan.graph,
