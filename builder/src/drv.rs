@@ -290,14 +290,10 @@ impl Derivation {
     }
 }
 
-/// Whether `name` is usable as a store name.
+/// Whether `name` is usable as a store name (the store's own rule,
+/// [`hlb_cache::names::invalid_reason`]).
 pub fn valid_store_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 200
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+._?=-".contains(&b))
+    hlb_cache::names::invalid_reason(name).is_none()
 }
 
 fn put_len(out: &mut Vec<u8>, n: usize) {

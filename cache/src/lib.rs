@@ -19,7 +19,7 @@ pub mod digest;
 pub mod fsx;
 pub mod gc;
 pub mod generation;
-mod names;
+pub mod names;
 pub mod profile;
 pub mod store;
 pub mod tree;

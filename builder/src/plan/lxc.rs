@@ -130,10 +130,11 @@ pub fn locked_debs(entry: &Json) -> Result<Vec<LockedDeb>, LockedDebError> {
 }
 
 /// The derivation (and store) name of a `.deb`: `deb-<name>_<version>`,
-/// with the version's `:` (epoch) written `=` and `~` written `_` (store
-/// names allow neither). Debian names never contain `_` and versions never
-/// contain `=` or `_`, so the mapping is injective. `None` when the name or
-/// version has a character Debian does not allow.
+/// with the version's `:` (epoch) written `_e` and `~` written `_t` (store
+/// names allow neither). Debian names and versions never contain `_`, so
+/// the first `_` separates them and every later one starts an escape: the
+/// mapping is injective. `None` when the name or version has a character
+/// Debian does not allow.
 pub fn deb_drv_name(name: &str, version: &str) -> Option<String> {
     let name_ok = name.len() >= 2
         && name
@@ -146,14 +147,14 @@ pub fn deb_drv_name(name: &str, version: &str) -> Option<String> {
     if !name_ok || !version_ok {
         return None;
     }
-    let v: String = version
-        .chars()
-        .map(|c| match c {
-            ':' => '=',
-            '~' => '_',
-            c => c,
-        })
-        .collect();
+    let mut v = String::with_capacity(version.len() + 4);
+    for c in version.chars() {
+        match c {
+            ':' => v.push_str("_e"),
+            '~' => v.push_str("_t"),
+            c => v.push(c),
+        }
+    }
     let out = format!("deb-{name}_{v}");
     valid_store_name(&out).then_some(out)
 }
@@ -311,7 +312,8 @@ mod tests {
     fn names_are_store_names_and_distinct() {
         let epoch = deb_drv_name("libc6", "1:2.36-9+deb12u4").unwrap();
         let tilde = deb_drv_name("libc6", "1~2.36-9+deb12u4").unwrap();
-        assert_eq!(epoch, "deb-libc6_1=2.36-9+deb12u4");
+        assert_eq!(epoch, "deb-libc6_1_e2.36-9+deb12u4");
+        assert_eq!(tilde, "deb-libc6_1_t2.36-9+deb12u4");
         assert_ne!(epoch, tilde);
         assert!(valid_store_name(&tilde));
         // The split between name and version stays unambiguous.
