@@ -59,6 +59,11 @@ pub const DEBIAN_ARCHIVE_KEYRING: &str = "/usr/share/keyrings/debian-archive-key
 pub struct DebianRequest {
     /// `"system"` or a mirror root URI (`http://…/debian`).
     pub mirror: String,
+    /// The archive of `-security` suites, when it is not `mirror` (Debian
+    /// serves them from another root, `…/debian-security`): `"system"` or a
+    /// URI. Absent: `mirror` serves every suite.
+    #[serde(default)]
+    pub security_mirror: Option<String>,
     /// Suites, in priority order for the lock's `sources`.
     pub suites: Vec<String>,
     /// Archive components (`main`).
@@ -97,11 +102,18 @@ impl DebianRequest {
         if req.architecture.is_empty() {
             return Err(bad("`architecture` is empty".to_owned()));
         }
-        if req.mirror != SYSTEM_MIRROR && !req.mirror.contains("://") {
-            return Err(bad(format!(
-                "`mirror` is {:?}: use \"system\" or a URI such as file:///srv/debian",
-                req.mirror
-            )));
+        for (field, m) in [
+            ("mirror", Some(&req.mirror)),
+            ("security_mirror", req.security_mirror.as_ref()),
+        ] {
+            if let Some(m) = m
+                && m != SYSTEM_MIRROR
+                && !m.contains("://")
+            {
+                return Err(bad(format!(
+                    "`{field}` is {m:?}: use \"system\" or a URI such as file:///srv/debian"
+                )));
+            }
         }
         for p in &req.packages {
             Request::parse(p).map_err(|e| bad(format!("package {p:?}: {e}")))?;
@@ -284,7 +296,11 @@ impl DebianResolver {
         let mut out = Vec::new();
         for suite in &req.suites {
             let source = find_source(&sources, suite, req);
-            let (uri, keyring) = if req.mirror == SYSTEM_MIRROR {
+            let mirror = match &req.security_mirror {
+                Some(m) if suite.ends_with("-security") => m,
+                _ => &req.mirror,
+            };
+            let (uri, keyring) = if mirror == SYSTEM_MIRROR {
                 let source = source.ok_or_else(|| DebianError::NoSource {
                     apt_dir: self.apt_dir.clone(),
                     suite: suite.clone(),
@@ -308,7 +324,7 @@ impl DebianResolver {
                             .map_err(|e| DebianError::Archive(ArchiveError::Release(e)))?
                     }
                 };
-                (req.mirror.trim_end_matches('/').to_owned(), keyring)
+                (mirror.trim_end_matches('/').to_owned(), keyring)
             };
             out.push((
                 SuiteLocation {
