@@ -87,6 +87,7 @@ pub enum Kind {
     Secret,
     SealedSecret,
     TalosCluster,
+    Lxc,
 }
 
 impl Kind {
@@ -100,6 +101,7 @@ impl Kind {
         Kind::Secret,
         Kind::SealedSecret,
         Kind::TalosCluster,
+        Kind::Lxc,
     ];
 
     /// The node name that declares this kind.
@@ -113,6 +115,7 @@ impl Kind {
             Kind::Secret => "secret",
             Kind::SealedSecret => "sealed-secret",
             Kind::TalosCluster => "talos-cluster",
+            Kind::Lxc => "lxc",
         }
     }
 
@@ -148,6 +151,7 @@ pub enum Body {
     SealedSecret(SealedSecretDecl),
     // Boxed: far larger than the other bodies.
     TalosCluster(Box<TalosClusterDecl>),
+    Lxc(Box<LxcDecl>),
 }
 
 impl Body {
@@ -161,6 +165,7 @@ impl Body {
             Body::Secret(_) => Kind::Secret,
             Body::SealedSecret(_) => Kind::SealedSecret,
             Body::TalosCluster(_) => Kind::TalosCluster,
+            Body::Lxc(_) => Kind::Lxc,
         }
     }
 
@@ -185,6 +190,13 @@ impl Body {
                 out.extend(s.after.iter().map(|r| (RefRole::After, r)));
             }
             Body::TalosCluster(t) => out.push((RefRole::Secret, &t.secrets)),
+            Body::Lxc(l) => {
+                for f in &l.files {
+                    out.extend(f.content.fetch().map(|r| (RefRole::Fetch, r)));
+                }
+                out.extend(l.archives.iter().map(|a| (RefRole::Unpack, &a.fetch)));
+                out.extend(l.secrets.iter().map(|s| (RefRole::Secret, &s.secret)));
+            }
             Body::Cluster(_) | Body::Host(_) | Body::Fetch(_) | Body::Secret(_) => {}
         }
         out
@@ -217,6 +229,24 @@ impl Body {
                 out.extend(s.after.iter_mut().map(|r| (RefRole::After, r)));
             }
             Body::TalosCluster(t) => out.push((RefRole::Secret, &mut t.secrets)),
+            Body::Lxc(l) => {
+                let l = &mut **l;
+                for f in &mut l.files {
+                    if let Content::Fetch(r) = &mut f.content {
+                        out.push((RefRole::Fetch, r));
+                    }
+                }
+                out.extend(
+                    l.archives
+                        .iter_mut()
+                        .map(|a| (RefRole::Unpack, &mut a.fetch)),
+                );
+                out.extend(
+                    l.secrets
+                        .iter_mut()
+                        .map(|s| (RefRole::Secret, &mut s.secret)),
+                );
+            }
             Body::Cluster(_) | Body::Host(_) | Body::Fetch(_) | Body::Secret(_) => {}
         }
         out
@@ -232,6 +262,8 @@ pub enum RefRole {
     ManifestTarget,
     /// `fetch=` content.
     Fetch,
+    /// `unpack "NAME"` of an `lxc`: a download unpacked into the template.
+    Unpack,
     /// `after`: ordering among deployed things.
     After,
     /// `secret=` (file content, sealed-secret data) and `${secret.NAME}`
@@ -247,7 +279,7 @@ impl RefRole {
         match self {
             RefRole::FileTarget => &[Kind::Cluster, Kind::Host],
             RefRole::ManifestTarget | RefRole::SealedSecretTarget => &[Kind::Cluster],
-            RefRole::Fetch => &[Kind::Fetch],
+            RefRole::Fetch | RefRole::Unpack => &[Kind::Fetch],
             RefRole::After => &[Kind::Manifest, Kind::File, Kind::SealedSecret],
             RefRole::Secret => &[Kind::Secret],
         }
@@ -258,6 +290,7 @@ impl RefRole {
         match self {
             RefRole::FileTarget | RefRole::ManifestTarget | RefRole::SealedSecretTarget => "target",
             RefRole::Fetch => "fetch",
+            RefRole::Unpack => "unpack",
             RefRole::After => "after",
             RefRole::Secret => "secret",
         }
@@ -266,7 +299,7 @@ impl RefRole {
     /// Whether the referrer is built or deployed after what it names (all
     /// roles but targets); cycles through these are errors.
     pub fn is_dependency(&self) -> bool {
-        matches!(self, RefRole::Fetch | RefRole::After)
+        matches!(self, RefRole::Fetch | RefRole::Unpack | RefRole::After)
     }
 }
 
@@ -611,6 +644,168 @@ impl TalosNode {
             .split_once('/')
             .map_or(self.address.value.as_str(), |(ip, _)| ip)
     }
+}
+
+/// `lxc`: a container template built from pinned Debian packages, plus
+/// what the deployer needs to run it (network, secrets delivered at
+/// activation, services and probes to check).
+///
+/// Loading checked the values: paths are absolute and normalized, names of
+/// units, users and groups follow their rules, addresses parse, a file
+/// path, user, group, unit or secret path is declared once. Whether an
+/// owner exists is known only once the packages are unpacked: the
+/// `lxc-template` compiler checks it, and the planner records where each
+/// parameter was written so that its error points here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcDecl {
+    /// A DNS label; the container's name when not written.
+    pub hostname: Spanned<String>,
+    pub debian: DebianBase,
+    /// Requested packages as written (`dnsdist`, `nginx (>= 1.22)`), in
+    /// source order; the base set ([`LXC_BASE_PACKAGES`]) comes on top.
+    pub packages: Vec<Spanned<String>>,
+    pub groups: Vec<LxcGroup>,
+    pub users: Vec<LxcUser>,
+    /// Files baked into the template (public: no secrets), in source order.
+    pub files: Vec<LxcFile>,
+    /// Downloads unpacked into the template (`unpack`), in source order.
+    pub archives: Vec<LxcArchive>,
+    pub services: Vec<LxcService>,
+    /// Secrets delivered at activation, never baked in (DECISIONS 6).
+    pub secrets: Vec<LxcSecret>,
+    pub network: Option<LxcNetwork>,
+    pub probes: Vec<LxcProbe>,
+}
+
+/// What every container gets besides its own packages: systemd as init
+/// (with networkd for a static address) and the bus `systemctl` talks to;
+/// `usr-is-merged` so that `init-system-helpers` does not pull in
+/// `usrmerge` (templates have a merged `/usr`).
+pub const LXC_BASE_PACKAGES: &[&str] = &["dbus", "systemd", "systemd-sysv", "usr-is-merged"];
+
+/// `debian "bookworm" mirror=… security-mirror=… updates=… security=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DebianBase {
+    /// The release codename (`bookworm`).
+    pub release: Spanned<String>,
+    /// `system` (the machine's apt sources) or a mirror root URI.
+    pub mirror: Spanned<String>,
+    /// The archive of the `-security` suite when `mirror` is a URI (it is
+    /// another archive: `…/debian-security`).
+    pub security_mirror: Option<Spanned<String>>,
+    /// Suites in priority order: the release, `-updates`, `-security`.
+    pub suites: Vec<String>,
+    pub components: Vec<String>,
+    pub architecture: Spanned<String>,
+    /// The `debian` node.
+    pub span: Span,
+}
+
+/// `group "NAME" gid=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcGroup {
+    pub name: Spanned<String>,
+    pub gid: Option<u32>,
+    pub span: Span,
+}
+
+/// `user "NAME" uid=… group=… groups=… home=… shell=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcUser {
+    pub name: Spanned<String>,
+    pub uid: Option<u32>,
+    pub group: Option<Spanned<String>>,
+    pub groups: Vec<Spanned<String>>,
+    pub home: Option<Spanned<String>>,
+    pub shell: Option<Spanned<String>>,
+    pub span: Span,
+}
+
+/// `file "/abs/path" text=…|source=…|fetch=… mode=… owner=… group=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcFile {
+    /// Absolute, normalized path inside the container.
+    pub path: Spanned<String>,
+    /// Never [`Content::Secret`]: templates are public.
+    pub content: Content,
+    /// Interpolate a `source` file (the planner does, into `text`).
+    pub interpolate: bool,
+    pub mode: Spanned<u32>,
+    pub owner: Spanned<String>,
+    pub group: Spanned<String>,
+    pub span: Span,
+}
+
+/// `unpack "FETCH" to="/dir" strip-components=… include=… owner=… group=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcArchive {
+    /// A `fetch` declaration: the archive.
+    pub fetch: Ref,
+    pub to: Spanned<String>,
+    pub strip_components: u32,
+    /// Paths inside the archive (after stripping) to extract; all if empty.
+    pub include: Vec<Spanned<String>>,
+    pub owner: Spanned<String>,
+    pub group: Spanned<String>,
+    pub span: Span,
+}
+
+/// `service "UNIT" [exec=… user=… group=… working-directory=…] { env … }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcService {
+    /// A unit name with its suffix (`dnsdist.service`).
+    pub unit: Spanned<String>,
+    /// With `exec`, hlb writes the unit; without, the package's unit is
+    /// enabled (and `user`/`group`/`env` go into a drop-in).
+    pub exec: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
+    pub user: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
+    pub working_directory: Option<Spanned<String>>,
+    pub environment: BTreeMap<String, Spanned<String>>,
+    pub span: Span,
+}
+
+/// `secret "NAME" path="/run/…" owner=… group=… mode=…`: delivered by the
+/// deployer at activation to a tmpfs path, never part of the template.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcSecret {
+    pub secret: Ref,
+    pub path: Spanned<String>,
+    pub owner: Spanned<String>,
+    pub group: Spanned<String>,
+    pub mode: Spanned<u32>,
+    pub span: Span,
+}
+
+/// `address "10.0.0.53/24" gateway=… interface=…` and `nameserver` children.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcNetwork {
+    pub interface: Spanned<String>,
+    /// With its prefix length.
+    pub address: Spanned<String>,
+    pub gateway: Option<Spanned<String>>,
+    pub nameservers: Vec<Spanned<String>>,
+}
+
+/// How the deployer checks a container answers (recorded in the
+/// generation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// A TCP connection is accepted.
+    Tcp,
+    /// An HTTP GET of `path` answers with a status below 400.
+    Http { path: String },
+    /// A DNS query for `name` (type A) gets an answer.
+    Dns { name: String },
+}
+
+/// `probe "tcp"|"http"|"dns" port=… path=… name=…`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LxcProbe {
+    pub kind: ProbeKind,
+    pub port: u16,
+    pub span: Span,
 }
 
 /// How [`Lab::decls`] is sorted: by name, then secrets last.

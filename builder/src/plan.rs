@@ -29,6 +29,7 @@ use crate::decl::{
     Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl, SealedSecretDecl,
 };
 
+mod container;
 mod lxc;
 mod talos;
 use crate::diag::{Diagnostic, Diagnostics, Span};
@@ -37,6 +38,7 @@ use crate::graph::Graph;
 use crate::interp;
 use crate::lock::{Lock, LockRequests};
 use crate::sched::{Outcome, SourceBytes};
+pub use container::{LXC_TEMPLATE_KIND, debian_request, delivered_secret_name, unit_file};
 pub use lxc::{
     DEBIAN_SECTION, LockedDeb, LockedDebError, deb_drv_name, deb_fetch_derivation, locked_debs,
     pinned_debs, template_packages,
@@ -68,6 +70,12 @@ pub struct Plan {
     pub sources: SourceBytes,
     /// target → artifact name → artifact.
     pub targets: BTreeMap<String, BTreeMap<String, PlannedArtifact>>,
+    /// Where the parameters of a derivation were written, by parameter
+    /// path (`files[2].owner`; `""` for the declaration itself), for
+    /// derivations whose compiler reports errors at a parameter
+    /// ([`crate::BuildError::InvalidAt`]). Not hashed: moving a line
+    /// changes no id.
+    pub spans: BTreeMap<DrvId, BTreeMap<String, Span>>,
 }
 
 impl Plan {
@@ -79,6 +87,25 @@ impl Plan {
             .flat_map(|t| t.values().map(|a| a.id))
             .collect();
         set.into_iter().collect()
+    }
+
+    /// Where the recipe wrote parameter `at` of derivation `id`: the most
+    /// specific recorded path that `at` is, or lies under.
+    pub fn locate(&self, id: &DrvId, at: &str) -> Option<Span> {
+        let spans = self.spans.get(id)?;
+        let mut path = at;
+        loop {
+            if let Some(span) = spans.get(path) {
+                return Some(*span);
+            }
+            if path.is_empty() {
+                return None;
+            }
+            path = match path.rfind(['.', '[']) {
+                Some(i) => &path[..i],
+                None => "",
+            };
+        }
     }
 
     /// Name of the target a declaration's artifact lands in.
@@ -136,6 +163,12 @@ pub fn lock_requests(lab: &Lab) -> LockRequests {
                 .insert(f.url.value.clone(), json!({}));
         }
     }
+    for (name, request) in container::debian_requests(lab) {
+        sections
+            .entry(DEBIAN_SECTION.to_string())
+            .or_default()
+            .insert(name.to_string(), request);
+    }
     LockRequests(sections)
 }
 
@@ -179,6 +212,7 @@ struct Planner<'a> {
     by_name: BTreeMap<String, DrvId>,
     sources: SourceBytes,
     targets: BTreeMap<String, BTreeMap<String, PlannedArtifact>>,
+    spans: BTreeMap<DrvId, BTreeMap<String, Span>>,
     errors: Vec<Diagnostic>,
 }
 
@@ -192,6 +226,7 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
         by_name: BTreeMap::new(),
         sources: BTreeMap::new(),
         targets: BTreeMap::new(),
+        spans: BTreeMap::new(),
         errors: Vec::new(),
     };
     // Fetches first: files and manifests take them as inputs.
@@ -218,6 +253,15 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
             Body::SealedSecret(s) => p.sealed_secret(d, s),
             Body::TalosCluster(t) => {
                 let _ = p.talos_cluster(d, t);
+            }
+            Body::Lxc(l) => {
+                used_fetches.extend(l.archives.iter().map(|a| a.fetch.name.clone()));
+                used_fetches.extend(
+                    l.files
+                        .iter()
+                        .filter_map(|f| f.content.fetch().map(|r| r.name.clone())),
+                );
+                p.lxc(d, l);
             }
             // Targets are not artifacts; a secret is an input of what uses it.
             Body::Cluster(_) | Body::Host(_) | Body::Secret(_) | Body::Fetch(_) => {}
@@ -253,6 +297,7 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
         by_name: p.by_name,
         sources: p.sources,
         targets: p.targets,
+        spans: p.spans,
     })
 }
 

@@ -150,6 +150,7 @@ fn dump(lab: &Lab) -> Value {
                     })).collect::<Vec<_>>(),
                 })
             }
+            Body::Lxc(l) => dump_lxc(l, &at, &r, &content),
         };
         json!({"kind": d.kind.as_str(), "name": d.name.value, "at": at(d.name.span), "body": body})
     };
@@ -161,6 +162,63 @@ fn dump(lab: &Lab) -> Value {
         "decls": lab.decls.iter().map(decl).collect::<Vec<_>>(),
         "files": lab.files.iter().map(|(p, f)| (p.to_string(), json!({"bytes": f.bytes.len(), "blake3": f.digest.hex()}))).collect::<serde_json::Map<_, _>>(),
         "sources": (0..lab.sources.len() as u32).map(|i| lab.sources.path(hlb_builder::diag::FileId(i)).to_string()).collect::<Vec<_>>(),
+    })
+}
+
+/// The dump of an `lxc` declaration.
+fn dump_lxc(
+    l: &hlb_builder::decl::LxcDecl,
+    at: &dyn Fn(Span) -> String,
+    r: &dyn Fn(&hlb_builder::decl::Ref) -> Value,
+    content: &dyn Fn(&Content) -> Value,
+) -> Value {
+    use hlb_builder::decl::{ProbeKind, Spanned};
+    let opt = |v: &Option<Spanned<String>>| v.as_ref().map(|v| v.value.clone());
+    let list = |v: &[Spanned<String>]| v.iter().map(|x| x.value.clone()).collect::<Vec<_>>();
+    json!({
+        "hostname": l.hostname.value,
+        "debian": {
+            "release": l.debian.release.value,
+            "mirror": l.debian.mirror.value,
+            "security_mirror": opt(&l.debian.security_mirror),
+            "suites": l.debian.suites,
+            "components": l.debian.components,
+            "architecture": l.debian.architecture.value,
+            "at": at(l.debian.span),
+        },
+        "packages": list(&l.packages),
+        "groups": l.groups.iter().map(|g| json!({"name": g.name.value, "gid": g.gid})).collect::<Vec<_>>(),
+        "users": l.users.iter().map(|u| json!({
+            "name": u.name.value, "uid": u.uid, "group": opt(&u.group), "groups": list(&u.groups),
+            "home": opt(&u.home), "shell": opt(&u.shell),
+        })).collect::<Vec<_>>(),
+        "files": l.files.iter().map(|f| json!({
+            "path": f.path.value, "content": content(&f.content), "interpolate": f.interpolate,
+            "mode": format!("{:#o}", f.mode.value), "owner": f.owner.value, "group": f.group.value,
+            "at": at(f.span),
+        })).collect::<Vec<_>>(),
+        "archives": l.archives.iter().map(|a| json!({
+            "fetch": r(&a.fetch), "to": a.to.value, "strip_components": a.strip_components,
+            "include": list(&a.include), "owner": a.owner.value, "group": a.group.value,
+        })).collect::<Vec<_>>(),
+        "services": l.services.iter().map(|s| json!({
+            "unit": s.unit.value, "exec": opt(&s.exec), "description": opt(&s.description),
+            "user": opt(&s.user), "group": opt(&s.group), "working_directory": opt(&s.working_directory),
+            "environment": s.environment.iter().map(|(k, v)| (k.clone(), json!(v.value))).collect::<serde_json::Map<_, _>>(),
+        })).collect::<Vec<_>>(),
+        "secrets": l.secrets.iter().map(|s| json!({
+            "secret": r(&s.secret), "path": s.path.value, "owner": s.owner.value,
+            "group": s.group.value, "mode": format!("{:#o}", s.mode.value),
+        })).collect::<Vec<_>>(),
+        "network": l.network.as_ref().map(|n| json!({
+            "interface": n.interface.value, "address": n.address.value,
+            "gateway": opt(&n.gateway), "nameservers": list(&n.nameservers),
+        })),
+        "probes": l.probes.iter().map(|p| match &p.kind {
+            ProbeKind::Tcp => json!({"tcp": p.port}),
+            ProbeKind::Http { path } => json!({"http": p.port, "path": path}),
+            ProbeKind::Dns { name } => json!({"dns": p.port, "name": name}),
+        }).collect::<Vec<_>>(),
     })
 }
 

@@ -7,6 +7,8 @@ use anyhow::anyhow;
 use hlb_fetch::{DebianResolver, FetchResolver, Resolver};
 use serde_json::json;
 
+use hlb_builder::diag::{Diagnostic, Diagnostics, Span};
+
 use crate::ctx::Ctx;
 use crate::{Failure, Result};
 
@@ -40,10 +42,15 @@ pub fn run(ctx: &Ctx, check: bool) -> Result<()> {
     let debian = DebianResolver::new().with_index_cache(ctx.state_dir()?.join("debian-indexes"));
     let resolvers: [&dyn Resolver; 2] = [&fetch, &debian];
     let out = &ctx.out;
-    let changes = hlb_fetch::update_lock(&mut lock, &requests, &resolvers, &fetcher, &|e| {
+    let changes = match hlb_fetch::update_lock(&mut lock, &requests, &resolvers, &fetcher, &|e| {
         out.status(&e.to_string());
-    })
-    .map_err(|e| anyhow!("{e}"))?;
+    }) {
+        Ok(c) => c,
+        Err(hlb_fetch::resolve::LockUpdateError::Resolve(failures)) => {
+            return Err(report_failures(ctx, &lab, failures));
+        }
+        Err(e) => return Err(anyhow!("{e}").into()),
+    };
     let text = lock.to_string_canonical();
     let old = std::fs::read_to_string(&path).unwrap_or_default();
     if text != old {
@@ -55,6 +62,66 @@ pub fn run(ctx: &Ctx, check: bool) -> Result<()> {
         json!({"path": path, "changed": text != old}),
     );
     Ok(())
+}
+
+/// A container whose packages cannot be resolved (unknown package,
+/// unsatisfiable dependency, conflicting packages) is a recipe problem:
+/// reported at the package the recipe asked for (or its `debian` line),
+/// the lock left as it was. Other failures are reported as they are.
+fn report_failures(
+    ctx: &Ctx,
+    lab: &hlb_builder::decl::Lab,
+    failures: Vec<hlb_fetch::resolve::ResolveFailure>,
+) -> Failure {
+    let mut diags = Vec::new();
+    let mut other = Vec::new();
+    for f in failures {
+        let container = match lab.get(&f.key).map(|d| &d.body) {
+            Some(hlb_builder::decl::Body::Lxc(l)) if f.section == hlb_fetch::DEBIAN_SECTION => l,
+            _ => {
+                other.push(format!("{} `{}`: {}", f.section, f.key, f.error));
+                continue;
+            }
+        };
+        let message = f.error.to_string();
+        let span = package_span(container, &message).unwrap_or(container.debian.span);
+        diags.push(
+            Diagnostic::new(
+                LOCK_RESOLVE_FAILED,
+                format!("container `{}`: {message}", f.key),
+            )
+            .at(span)
+            .label("cannot be installed")
+            .help("check the package names (`apt-cache policy NAME` on a machine with the same sources), or drop the package that conflicts"),
+        );
+    }
+    let n = diags.len() + other.len();
+    if !diags.is_empty() {
+        ctx.report_diagnostics(&Diagnostics(diags), &lab.sources);
+    }
+    for o in &other {
+        ctx.out.status(&format!("error: {o}"));
+    }
+    Failure::Reported(format!(
+        "cannot resolve {n} lock entr{}; {} is unchanged",
+        if n == 1 { "y" } else { "ies" },
+        ctx.lock_path().display()
+    ))
+}
+
+/// A container's package could not be resolved.
+pub const LOCK_RESOLVE_FAILED: &str = "E0514";
+
+/// The package the recipe wrote that a resolver error names as requested
+/// (`dnsdist (requested)`) or as unknown (`` `dnsdst` ``).
+fn package_span(l: &hlb_builder::decl::LxcDecl, message: &str) -> Option<Span> {
+    l.packages.iter().find_map(|p| {
+        let name = p.value.split([' ', '(']).next().unwrap_or_default();
+        let named = message.contains(&format!("{name} (requested)"))
+            || message.contains(&format!("`{name}`"))
+            || message.contains(&format!("{name}:"));
+        named.then_some(p.span)
+    })
 }
 
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {

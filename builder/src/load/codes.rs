@@ -69,6 +69,12 @@ pub const BAD_CHOICE: &str = "E0414";
 pub const VIP_OUTSIDE_SUBNET: &str = "E0415";
 pub const BAD_TIME: &str = "E0416";
 pub const NO_CONTROL_PLANE: &str = "E0417";
+pub const BAD_PACKAGE: &str = "E0418";
+pub const BAD_UNIT: &str = "E0419";
+pub const BAD_ACCOUNT: &str = "E0420";
+pub const BAD_PORT: &str = "E0421";
+pub const SECRET_IN_TEMPLATE: &str = "E0422";
+pub const BAD_RELEASE: &str = "E0423";
 
 /// Every code with its one-line explanation, in order.
 pub const ALL: &[(&str, &str)] = &[
@@ -146,7 +152,7 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (
         DUPLICATE_KEY,
-        "a key or setting is given twice (`data`, `label` or `annotation` of a `sealed-secret`, a `talos-cluster` setting, a node's `label` or `taint`)",
+        "a key or setting is given twice (`data`, `label` or `annotation` of a `sealed-secret`, a `talos-cluster` setting, a node's `label` or `taint`, an `lxc` setting, file path, user, group, service, secret or package)",
     ),
     (INVALID_NAME, "a name does not follow the naming rule"),
     (DUPLICATE_NAME, "two declarations have the same name"),
@@ -259,5 +265,26 @@ pub const ALL: &[(&str, &str)] = &[
     (
         NO_CONTROL_PLANE,
         "a `talos-cluster` has no control-plane node",
+    ),
+    (
+        BAD_PACKAGE,
+        "a Debian package request is not `name` or `name (op version)`",
+    ),
+    (
+        BAD_UNIT,
+        "a systemd unit name of an `lxc` `service` is malformed",
+    ),
+    (
+        BAD_ACCOUNT,
+        "a user or group name breaks Debian's rule, or a uid or gid is out of range",
+    ),
+    (BAD_PORT, "a port is not a number from 1 to 65535"),
+    (
+        SECRET_IN_TEMPLATE,
+        "a container template would carry a secret (templates are public: deliver it at activation)",
+    ),
+    (
+        BAD_RELEASE,
+        "a Debian release is not a codename, or a mirror is not `system` or a URI",
     ),
 ];

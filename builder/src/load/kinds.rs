@@ -65,6 +65,7 @@ pub(crate) fn read_node(cx: &mut Cx, node: &KdlNode) -> Option<ReadNode> {
         Kind::Secret => secret(cx, &mut r, name.as_ref()),
         Kind::SealedSecret => super::sealed::sealed_secret(cx, &mut r),
         Kind::TalosCluster => super::talos::talos_cluster(cx, &mut r),
+        Kind::Lxc => super::lxc::lxc(cx, &mut r, name.as_ref()),
     };
     r.finish(cx);
     let decl = match (&name, body) {
@@ -308,7 +309,7 @@ fn secret(cx: &mut Cx, r: &mut NodeReader, name: Option<&Spanned<String>>) -> Op
 /// Property `key` if it is written, then recorded as known; a property
 /// that is only there to get a better message than "unknown property"
 /// stays out of the lists of properties a kind takes when it is absent.
-fn present<'n>(r: &mut NodeReader<'n>, key: &'static str) -> Option<&'n kdl::KdlEntry> {
+pub(super) fn present<'n>(r: &mut NodeReader<'n>, key: &'static str) -> Option<&'n kdl::KdlEntry> {
     let written = r
         .node
         .entries()
@@ -339,7 +340,12 @@ fn parse_hash(s: &str) -> Result<FixedHash, String> {
 
 /// `text=`, `source=` or `fetch=`: exactly one. A manifest's source must be
 /// text (`text_only`); a file's must be text only when interpolated.
-fn content(cx: &mut Cx, r: &mut NodeReader, kind: &str, text_only: bool) -> Option<Content> {
+pub(super) fn content(
+    cx: &mut Cx,
+    r: &mut NodeReader,
+    kind: &str,
+    text_only: bool,
+) -> Option<Content> {
     let keys: &[&'static str] = if kind == "file" {
         &["text", "source", "fetch", "secret"]
     } else {
@@ -410,7 +416,7 @@ fn content(cx: &mut Cx, r: &mut NodeReader, kind: &str, text_only: bool) -> Opti
 }
 
 /// `interpolate=#true`: only meaningful for `source`/`fetch` content.
-fn interpolate(cx: &mut Cx, r: &mut NodeReader, content: Option<&Content>) -> bool {
+pub(super) fn interpolate(cx: &mut Cx, r: &mut NodeReader, content: Option<&Content>) -> bool {
     let Some(flag) = r.bool(cx, "interpolate") else {
         return false;
     };
@@ -445,7 +451,7 @@ fn interpolate(cx: &mut Cx, r: &mut NodeReader, content: Option<&Content>) -> bo
 }
 
 /// `mode=0o640`: octal, from 0o000 to 0o777; 0o644 when not written.
-fn mode(cx: &mut Cx, r: &mut NodeReader) -> Spanned<u32> {
+pub(super) fn mode(cx: &mut Cx, r: &mut NodeReader) -> Spanned<u32> {
     let default = Spanned::new(DEFAULT_MODE, r.header(cx));
     let Some(e) = r.prop("mode") else {
         return default;

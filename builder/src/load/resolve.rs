@@ -197,6 +197,9 @@ fn role_help(role: RefRole) -> &'static str {
         RefRole::ManifestTarget => "manifests are applied to a `cluster`",
         RefRole::SealedSecretTarget => "a sealed-secret is sealed for, and applied to, a `cluster`",
         RefRole::Fetch => "`fetch=` takes the name of a `fetch` declaration",
+        RefRole::Unpack => {
+            "`unpack` takes the name of a `fetch` declaration: the archive to unpack"
+        }
         RefRole::After => {
             "`after` orders deployment after a `manifest`, a `file` or a `sealed-secret`"
         }
@@ -283,6 +286,7 @@ pub(crate) fn check_cycles(ld: &mut Loader, decls: &[Decl]) {
 fn edge_text(role: RefRole, from: &str, to: &str) -> String {
     match role {
         RefRole::Fetch => format!("`{from}` uses the download `{to}`"),
+        RefRole::Unpack => format!("`{from}` unpacks the download `{to}`"),
         _ => format!("`{from}` comes after `{to}`"),
     }
 }

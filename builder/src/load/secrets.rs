@@ -42,6 +42,43 @@ pub(crate) fn check(
     check_certificates(ld, decls, files);
     check_sealed_targets(ld, decls);
     file_secret_refs(ld, decls, refs, files);
+    template_secret_refs(ld, decls, files);
+}
+
+/// `${secret.NAME}` in an interpolated file of an `lxc` template: refused,
+/// since a template is public (DECISIONS 6); the secret is delivered at
+/// activation instead.
+fn template_secret_refs(ld: &mut Loader, decls: &[Decl], files: &BTreeMap<RelPath, RecipeFile>) {
+    let mut reported: BTreeSet<RelPath> = BTreeSet::new();
+    for d in decls {
+        let Body::Lxc(l) = &d.body else { continue };
+        for f in &l.files {
+            let (Content::Source(path), true) = (&f.content, f.interpolate) else {
+                continue;
+            };
+            if !reported.insert(path.value.clone()) {
+                continue;
+            }
+            for r in secret_refs_in(ld, &path.value, files) {
+                ld.diags.push(
+                    Diagnostic::new(
+                        codes::SECRET_IN_TEMPLATE,
+                        format!(
+                            "container `{}` would bake secret `{}` into its template",
+                            d.name.value, r.name
+                        ),
+                    )
+                    .at(r.span)
+                    .label("templates are public")
+                    .note(path.span, "interpolated into the template here")
+                    .help(format!(
+                        "declare `secret \"{}\" path=\"/run/secrets/{}\"` in the container and read it from there: the deployer delivers it at activation",
+                        r.name, r.name
+                    )),
+                );
+            }
+        }
+    }
 }
 
 fn read_secret(

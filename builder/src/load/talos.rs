@@ -67,13 +67,13 @@ const NODE_SETTINGS: &[&str] = &[
 ];
 
 /// The single-valued settings read so far, with where each was first given.
-struct Once<'n> {
-    seen: BTreeMap<&'n str, Span>,
+pub(super) struct Once<'n> {
+    pub(super) seen: BTreeMap<&'n str, Span>,
 }
 
 impl<'n> Once<'n> {
     /// Whether `child` is the first of its name; reports the others.
-    fn first(&mut self, cx: &mut Cx, child: &'n KdlNode) -> bool {
+    pub(super) fn first(&mut self, cx: &mut Cx, child: &'n KdlNode) -> bool {
         let name = child.name().value();
         let span = cx.span(child.name().span());
         if let Some(first) = self.seen.get(name) {
@@ -92,7 +92,7 @@ impl<'n> Once<'n> {
 }
 
 /// The one string argument of a setting child, interpolated.
-fn arg(cx: &mut Cx, c: &mut NodeReader, example: &str) -> Option<Spanned<String>> {
+pub(super) fn arg(cx: &mut Cx, c: &mut NodeReader, example: &str) -> Option<Spanned<String>> {
     let kind = c.kind();
     let Some(e) = c.next_arg() else {
         c.missing_arg(cx, "a value", example);
@@ -116,14 +116,14 @@ fn arg(cx: &mut Cx, c: &mut NodeReader, example: &str) -> Option<Spanned<String>
 }
 
 /// A setting child with one string argument and nothing else.
-fn setting(cx: &mut Cx, child: &KdlNode, example: &str) -> Option<Spanned<String>> {
+pub(super) fn setting(cx: &mut Cx, child: &KdlNode, example: &str) -> Option<Spanned<String>> {
     let mut c = NodeReader::new(cx, child);
     let v = arg(cx, &mut c, example);
     c.finish(cx);
     v
 }
 
-fn choice<T: Copy>(
+pub(super) fn choice<T: Copy>(
     cx: &mut Cx,
     written: &Spanned<String>,
     what: &str,

@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name token
+lab-key c27ae3e33558728b
+hmac-sha256 e3b98a4da31a127d4bde6e43033f66ba274cab0eb7eb1c70ec41402bf6273dd8

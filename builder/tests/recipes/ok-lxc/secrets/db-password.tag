@@ -1,0 +1,4 @@
+hlb-secret-tag-v1
+name db-password
+lab-key c27ae3e33558728b
+hmac-sha256 295fac16264469d314372edd8f0136a54210606add42267cdb036d87862f3bce
