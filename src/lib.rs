@@ -19,6 +19,7 @@ pub fn registry(fetcher: Arc<Fetcher>) -> Registry {
     hlb_talos::compiler::compilers()
         .into_iter()
         .for_each(|c| r.register(c));
+    r.register(Box::new(hlb_lxc::LxcTemplateCompiler));
     r.register(Box::new(FetchCompiler::new(fetcher)));
     r
 }
