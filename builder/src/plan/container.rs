@@ -36,6 +36,12 @@ use crate::interp;
 /// The derivation kind of container templates (`hlb-lxc`'s compiler).
 pub const LXC_TEMPLATE_KIND: &str = "lxc-template";
 
+/// The zstd level of templates: zstd's own default, as Proxmox's vzdump and
+/// mmdebstrap use. Level 19 makes a 220 MB root filesystem 20% smaller but
+/// takes 100 times longer (150 s against 1.5 s, measured), and every
+/// change to a container rebuilds its template.
+pub const TEMPLATE_ZSTD_LEVEL: i64 = 3;
+
 /// The `debian` lock request of a container: what `hlb lock` resolves and
 /// what its entry must have been resolved for.
 pub fn debian_request(l: &LxcDecl) -> serde_json::Value {
@@ -377,7 +383,8 @@ impl Planner<'_> {
             .with("users", Value::List(users))
             .with("files", Value::List(files))
             .with("services", Value::List(services))
-            .with("network", network);
+            .with("network", network)
+            .with("zstd_level", TEMPLATE_ZSTD_LEVEL);
         // Omitted when empty, so a container without them keeps the
         // contract's first shape (and its ids).
         if !archives.is_empty() {
