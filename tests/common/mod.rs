@@ -54,6 +54,39 @@ impl World {
         to
     }
 
+    /// A copy of the example lab without its containers, for tests that
+    /// must not depend on the Debian mirror: a container's packages are
+    /// pinned by `hlb lock` against the mirror as it is that day (the mirror
+    /// moves on, so no lock is committed), and its build output lists
+    /// package versions. Drops every import of a file that declares an
+    /// `lxc`; `tests/lxc.rs` and `tests/repro.rs` build the whole lab.
+    pub fn copy_example_lab_offline(&self) -> PathBuf {
+        let to = self.copy_recipes(&repo_root().join("recipes"));
+        let _ = std::fs::remove_file(to.join("hlb.lock"));
+        let entry = to.join("lab.kdl");
+        let lab = std::fs::read_to_string(&entry).expect("lab.kdl");
+        let kept: Vec<&str> = lab
+            .lines()
+            .filter(|line| {
+                let Some(file) = line
+                    .trim()
+                    .strip_prefix("import \"")
+                    .and_then(|r| r.strip_suffix('"'))
+                else {
+                    return true;
+                };
+                let text = std::fs::read_to_string(to.join(file)).expect("imported file");
+                !text.lines().any(|l| l.trim_start().starts_with("lxc \""))
+            })
+            .collect();
+        assert!(
+            kept.len() < lab.lines().count(),
+            "the example lab has a container"
+        );
+        std::fs::write(&entry, kept.join("\n") + "\n").expect("write lab.kdl");
+        to
+    }
+
     /// `hlb ARGS` with HOME, XDG dirs and TMPDIR pointed into the world.
     pub fn cmd(&self, recipes: &Path) -> Command {
         let mut c = Command::new(hlb_bin());
