@@ -450,7 +450,20 @@ fn docs(name: &str) -> String {
 /// documentation cannot drift from the implementation.
 #[test]
 fn reference_examples_behave_as_documented() {
-    let doc = docs("recipes.md");
+    doc_examples_behave("recipes.md", 15);
+}
+
+/// Likewise for the container guide.
+#[test]
+fn container_guide_examples_behave_as_documented() {
+    doc_examples_behave("lxc.md", 4);
+}
+
+/// Loads every `kdl` block of `docs/NAME` (with the blocks marked
+/// `file=PATH` as files beside it); `fails=CODE` blocks must fail with
+/// exactly that code.
+fn doc_examples_behave(name: &str, at_least: usize) {
+    let doc = docs(name);
     let mut io = MemIo::new();
     let mut checked = 0;
     for block in fenced_blocks(&doc) {
@@ -473,12 +486,12 @@ fn reference_examples_behave_as_documented() {
         match (attrs.get("fails"), result) {
             (None, Ok(_)) => {}
             (None, Err(e)) => panic!(
-                "docs/recipes.md:{}: example fails:\n{}",
+                "docs/{name}:{}: example fails:\n{}",
                 block.line,
                 e.render(false)
             ),
             (Some(code), Ok(_)) => panic!(
-                "docs/recipes.md:{}: example should fail with {code}",
+                "docs/{name}:{}: example should fail with {code}",
                 block.line
             ),
             (Some(code), Err(e)) => {
@@ -486,7 +499,7 @@ fn reference_examples_behave_as_documented() {
                 assert_eq!(
                     got,
                     BTreeSet::from([*code]),
-                    "docs/recipes.md:{}:\n{}",
+                    "docs/{name}:{}:\n{}",
                     block.line,
                     e.render(false)
                 );
@@ -494,7 +507,10 @@ fn reference_examples_behave_as_documented() {
         }
         checked += 1;
     }
-    assert!(checked >= 15, "only {checked} examples found");
+    assert!(
+        checked >= at_least,
+        "docs/{name}: only {checked} examples found"
+    );
 }
 
 /// The table of codes in the reference lists exactly the codes there are,

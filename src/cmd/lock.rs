@@ -117,7 +117,8 @@ pub const LOCK_RESOLVE_FAILED: &str = "E0514";
 fn package_span(l: &hlb_builder::decl::LxcDecl, message: &str) -> Option<Span> {
     l.packages.iter().find_map(|p| {
         let name = p.value.split([' ', '(']).next().unwrap_or_default();
-        let named = message.contains(&format!("{name} (requested)"))
+        let named = message.contains(&format!("{} (requested)", p.value))
+            || message.contains(&format!("{name} (requested)"))
             || message.contains(&format!("`{name}`"))
             || message.contains(&format!("{name}:"));
         named.then_some(p.span)
