@@ -48,14 +48,35 @@ struct Figures {
 }
 
 fn measure(dir: &Path, runs: usize, store_dir: &Path) -> Figures {
-    measure_with(dir, runs, store_dir, None)
+    measure_with(dir, runs, store_dir, None, &Lock::default())
 }
 
-fn measure_with(dir: &Path, runs: usize, store_dir: &Path, identity: Option<&Path>) -> Figures {
+/// What `hlb lock` would write for `dir`: the example lab's container
+/// packages, resolved against the machine's apt sources (the mirror moves
+/// on, so no lock is committed).
+fn lock_of(dir: &Path) -> Lock {
+    let io = FsIo::new(dir.to_path_buf());
+    let lab = hlb_builder::load::load(&io, &RelPath::new("lab.kdl").expect("entry"))
+        .unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let requests = hlb_builder::plan::lock_requests(&lab);
+    let fetcher = hlb_fetch::Fetcher::new(hlb_fetch::FetchOptions::default()).expect("fetcher");
+    let debian = hlb_fetch::DebianResolver::new();
+    let mut lock = Lock::default();
+    hlb_fetch::update_lock(&mut lock, &requests, &[&debian], &fetcher, &|_| {})
+        .unwrap_or_else(|e| panic!("locking the example lab: {e}"));
+    lock
+}
+
+fn measure_with(
+    dir: &Path,
+    runs: usize,
+    store_dir: &Path,
+    identity: Option<&Path>,
+    lock: &Lock,
+) -> Figures {
     let reg = registry();
     let io = FsIo::new(dir.to_path_buf());
     let entry = RelPath::new("lab.kdl").expect("entry");
-    let lock = Lock::default();
     let (mut loads, mut plans, mut noops) = (Vec::new(), Vec::new(), Vec::new());
     let store = hlb_cache::store::Store::open(store_dir).expect("store");
     let mut drvs = 0;
@@ -67,7 +88,7 @@ fn measure_with(dir: &Path, runs: usize, store_dir: &Path, identity: Option<&Pat
         };
         let t_load = t.elapsed();
         let t = Instant::now();
-        let plan = hlb_builder::plan::plan(&lab, &lock, &|k| reg.version(k)).expect("plan");
+        let plan = hlb_builder::plan::plan(&lab, lock, &|k| reg.version(k)).expect("plan");
         let t_plan = t.elapsed();
         drvs = plan.graph.len();
         let mut opts = Options {
@@ -128,6 +149,7 @@ fn main() {
         21,
         &tmp.path().join("store-example"),
         Some(&root.join("demo/age-identity.txt")),
+        &lock_of(&root.join("recipes")),
     );
     println!("example lab ({} derivations):", ex.drvs);
     println!("  evaluation (read + parse + check)  {}", ms(ex.load));
