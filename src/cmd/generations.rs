@@ -176,7 +176,15 @@ pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()>
                 continue;
             }
             if let (Some(px), Some(py)) = (out_path(x), out_path(y)) {
-                lines.extend(text_diff(&px, &py, n));
+                if x.kind == "lxc-template" && y.kind == "lxc-template" {
+                    lines.extend(
+                        super::template_diff::lines(&px, &py, n)
+                            .into_iter()
+                            .map(|l| format!("           {l}")),
+                    );
+                } else {
+                    lines.extend(text_diff(&px, &py, n));
+                }
             }
         }
         if !lines.is_empty() {

@@ -6,3 +6,4 @@ pub mod lock;
 pub mod secret;
 pub mod store;
 pub mod talos;
+pub mod template_diff;

@@ -21,12 +21,14 @@
 //! extracts one while refusing absolute paths, `..` and symlink escapes.
 
 mod header;
+mod list;
 mod unpack;
 mod walk;
 
 use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 
+pub use list::{Listed, ListedKind, list, read_files};
 pub use unpack::unpack;
 pub use walk::{write_tree, write_tree_under};
 
