@@ -201,7 +201,11 @@ impl Ctx {
                     "fetch",
                     json!({"event": "started", "url": url, "source": source}),
                 );
-                out.status(&format!("downloading {url} from {source}"));
+                if url == source {
+                    out.status(&format!("downloading {url}"));
+                } else {
+                    out.status(&format!("downloading {url} from {source}"));
+                }
             }
             FetchEvent::Retrying {
                 url,
