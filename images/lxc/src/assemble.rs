@@ -8,10 +8,21 @@
 //!    calls;
 //! 3. the dpkg database (conffile sums are of the packaged content);
 //! 4. users and groups (see [`crate::users`]);
-//! 5. declared files (replacing packaged ones), hostname, hosts, network;
-//! 6. enabled and masked units;
-//! 7. template hygiene: empty `/etc/machine-id`, no SSH host keys, no
+//! 5. the activation files' `tmpfiles.d` drop-in (see
+//!    [`crate::activation`]; their owners checked against the accounts);
+//! 6. downloads (`archives`, see [`crate::tarball`]), which may not land
+//!    on what the packages or the steps above put there;
+//! 7. declared files (replacing packaged and unpacked ones), hostname,
+//!    hosts, network: so a unit written as a declared file is there for
+//!    the next step;
+//! 8. enabled and masked units;
+//! 9. template hygiene: empty `/etc/machine-id`, no SSH host keys, no
 //!    files under `/var/log`, `/var/cache/apt`, `/var/lib/apt/lists`.
+//!
+//! Errors at one declaration are [`AssembleError::At`], naming it as the
+//! `lxc-template` params do (`packages[3]`, `files[2].owner`,
+//! `archives[0].include[1]`): the spec's lists and the `.deb` slice are
+//! those params, index for index.
 //!
 //! Not generated: `/etc/ld.so.cache`. Debian's glibc searches the
 //! multiarch library directories without it, and systemd's private
@@ -25,12 +36,14 @@ use std::path::{Path, PathBuf};
 
 use hlb_cache::archive::{ArchiveError, ArchiveOptions, ArchiveWriter, EntryMeta};
 
+use crate::activation::{ActivationPathError, TMPFILES_PATH};
 use crate::spec::ContainerSpec;
 use crate::system::{UnitError, enable_units, install_alternatives};
+use crate::tarball::{TarballError, Unpacker};
 use crate::tree::{Node, NodeKind, Tree, TreePath, show, split};
 use crate::unpack::{Installed, UnpackError, merged_usr_root, unpack_deb};
 use crate::users::{ADDUSER_TABLE, Accounts, User, UsersError};
-use crate::{dpkg, sbom};
+use crate::{activation, dpkg, sbom};
 
 /// One `.deb` to install, with the SHA-256 the lock records for it. The
 /// fetcher checks it already; [`assemble`] checks again, since a template
@@ -48,6 +61,22 @@ pub struct DebInput<'a> {
 /// Why a root filesystem could not be assembled.
 #[derive(Debug, thiserror::Error)]
 pub enum AssembleError {
+    /// The problem is at one declaration: `at` names it as the
+    /// `lxc-template` params do (`files[2].owner`, `packages[0]`); the
+    /// message is `error`'s alone.
+    #[error("{error}")]
+    At {
+        /// Path of the declaration in the params (no `params.` prefix).
+        at: String,
+        /// What is wrong there.
+        error: Box<AssembleError>,
+    },
+    /// A download could not be unpacked.
+    #[error(transparent)]
+    Tarball(#[from] TarballError),
+    /// An activation file's path is refused.
+    #[error(transparent)]
+    Activation(#[from] ActivationPathError),
     /// Unpacking a package failed.
     #[error(transparent)]
     Unpack(#[from] UnpackError),
@@ -89,10 +118,11 @@ pub enum AssembleError {
         reason: &'static str,
     },
     /// A declared owner or group does not exist.
-    #[error("file {path}: unknown {kind} {name}")]
+    #[error("{what}: unknown {kind} {name}")]
     UnknownOwner {
-        /// The file.
-        path: String,
+        /// What names it: `file /etc/x`, `archive traefik-release`,
+        /// `activation file /run/secrets/x`.
+        what: String,
         /// `user` or `group`.
         kind: &'static str,
         /// The name.
@@ -110,6 +140,24 @@ pub enum AssembleError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl AssembleError {
+    /// This error, at declaration `at`.
+    pub fn at(self, at: impl Into<String>) -> AssembleError {
+        AssembleError::At {
+            at: at.into(),
+            error: Box::new(self),
+        }
+    }
+
+    /// The declaration the problem is at, when it is at one.
+    pub fn location(&self) -> Option<&str> {
+        match self {
+            AssembleError::At { at, .. } => Some(at),
+            _ => None,
+        }
+    }
 }
 
 /// File name of the template archive in an output directory.
@@ -151,6 +199,7 @@ pub struct Rootfs {
     name: String,
     tree: Tree,
     packages: Vec<Installed>,
+    downloads: Vec<sbom::Download>,
     accounts: Accounts,
 }
 
@@ -159,27 +208,30 @@ pub struct Rootfs {
 pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, AssembleError> {
     let mut tree = merged_usr_root();
     let mut packages: Vec<Installed> = Vec::new();
-    for deb in debs {
+    for (i, deb) in debs.iter().enumerate() {
+        let at = |e: AssembleError| e.at(format!("packages[{i}]"));
         let actual = hlb_debian::Sha256::of(deb.bytes);
         let expected = deb.sha256.parse::<hlb_debian::Sha256>().ok();
         if expected != Some(actual) {
-            return Err(AssembleError::HashMismatch {
+            return Err(at(AssembleError::HashMismatch {
                 origin: deb.origin.to_owned(),
                 expected: deb.sha256.to_owned(),
                 actual: actual.to_string(),
-            });
+            }));
         }
-        let installed = unpack_deb(&mut tree, deb.bytes, deb.origin, deb.sha256)?;
+        // A conflict is reported at the package unpacked second.
+        let installed =
+            unpack_deb(&mut tree, deb.bytes, deb.origin, deb.sha256).map_err(|e| at(e.into()))?;
         if let Some(prev) = packages
             .iter()
             .zip(debs)
             .find(|(p, _)| p.name == installed.name && p.architecture == installed.architecture)
         {
-            return Err(AssembleError::DuplicatePackage {
+            return Err(at(AssembleError::DuplicatePackage {
                 name: installed.name,
                 first: prev.1.origin.to_owned(),
                 second: deb.origin.to_owned(),
-            });
+            }));
         }
         packages.push(installed);
     }
@@ -198,18 +250,27 @@ pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, A
         };
         put(&mut tree, &path, node);
     }
+    add_activation_files(&mut tree, &accounts, spec)?;
+    let downloads = add_archives(&mut tree, &accounts, spec)?;
     add_spec_files(&mut tree, &accounts, spec)?;
-    let mut units = spec.services.clone();
-    if spec.network.is_some() {
-        units.push("systemd-networkd.service".to_owned());
+    // One service at a time, so a failure names the one at fault (units
+    // its `Also=` pulls in included); enabling is idempotent, so the tree
+    // is the same as enabling all at once.
+    for (i, unit) in spec.services.iter().enumerate() {
+        enable_units(&mut tree, std::slice::from_ref(unit))
+            .map_err(|e| AssembleError::from(e).at(format!("services[{i}]")))?;
     }
-    enable_units(&mut tree, &units)?;
-    for unit in &spec.masked {
+    if spec.network.is_some() {
+        enable_units(&mut tree, &["systemd-networkd.service".to_owned()])
+            .map_err(|e| AssembleError::from(e).at("network"))?;
+    }
+    for (i, unit) in spec.masked.iter().enumerate() {
         if unit.contains('/') || unit.is_empty() {
             return Err(AssembleError::BadPath {
                 path: unit.clone(),
                 reason: "a unit name to mask cannot contain `/`",
-            });
+            }
+            .at(format!("masked[{i}]")));
         }
         put(
             &mut tree,
@@ -222,8 +283,91 @@ pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, A
         name: spec.hostname.clone(),
         tree,
         packages,
+        downloads,
         accounts,
     })
+}
+
+/// The uid and gid of `owner`:`group`, or an unknown-owner error at
+/// `at.owner` / `at.group`.
+fn ids(
+    accounts: &Accounts,
+    owner: &str,
+    group: &str,
+    what: impl Fn() -> String,
+    at: &str,
+) -> Result<(u32, u32), AssembleError> {
+    let unknown = |kind, name: &str, field| {
+        AssembleError::UnknownOwner {
+            what: what(),
+            kind,
+            name: name.to_owned(),
+        }
+        .at(format!("{at}.{field}"))
+    };
+    let uid = accounts
+        .user(owner)
+        .ok_or_else(|| unknown("user", owner, "owner"))?
+        .uid;
+    let gid = accounts
+        .group(group)
+        .ok_or_else(|| unknown("group", group, "group"))?
+        .gid;
+    Ok((uid, gid))
+}
+
+/// Checks the activation files and writes their `tmpfiles.d` drop-in.
+fn add_activation_files(
+    tree: &mut Tree,
+    accounts: &Accounts,
+    spec: &ContainerSpec,
+) -> Result<(), AssembleError> {
+    let text = activation::tmpfiles(&spec.activation_files).map_err(|e| {
+        let at = format!("activation_files[{}].path", e.index);
+        AssembleError::from(e).at(at)
+    })?;
+    for (i, f) in spec.activation_files.iter().enumerate() {
+        ids(
+            accounts,
+            &f.owner,
+            &f.group,
+            || format!("activation file {}", f.path),
+            &format!("activation_files[{i}]"),
+        )?;
+    }
+    if let Some(text) = text {
+        put(tree, TMPFILES_PATH, Node::file(0o644, text.into_bytes()));
+    }
+    Ok(())
+}
+
+/// Unpacks the spec's downloads, in order; returns them for the SBOM.
+fn add_archives(
+    tree: &mut Tree,
+    accounts: &Accounts,
+    spec: &ContainerSpec,
+) -> Result<Vec<sbom::Download>, AssembleError> {
+    let mut unpacker = Unpacker::default();
+    let mut out = Vec::with_capacity(spec.archives.len());
+    for (i, a) in spec.archives.iter().enumerate() {
+        let at = format!("archives[{i}]");
+        let (uid, gid) = ids(
+            accounts,
+            &a.owner,
+            &a.group,
+            || format!("archive {}", a.name),
+            &at,
+        )?;
+        unpacker.unpack(tree, i, a, uid, gid).map_err(|e| {
+            let field = e.field();
+            AssembleError::from(e).at(format!("{at}{field}"))
+        })?;
+        out.push(sbom::Download {
+            name: a.name.clone(),
+            sha256: hlb_debian::Sha256::of(&a.bytes).to_string(),
+        });
+    }
+    Ok(out)
 }
 
 fn put(tree: &mut Tree, path: &str, node: Node) {
@@ -280,7 +424,17 @@ fn make_accounts(
             None,
         )?;
     }
-    accounts.apply_spec(&spec.groups, &spec.users)?;
+    // One declaration at a time, so an error names the one at fault.
+    for (i, g) in spec.groups.iter().enumerate() {
+        accounts
+            .apply_spec(std::slice::from_ref(g), &[])
+            .map_err(|e| AssembleError::from(e).at(format!("groups[{i}]")))?;
+    }
+    for (i, u) in spec.users.iter().enumerate() {
+        accounts
+            .apply_spec(&[], std::slice::from_ref(u))
+            .map_err(|e| AssembleError::from(e).at(format!("users[{i}]")))?;
+    }
     Ok(accounts)
 }
 
@@ -289,10 +443,14 @@ fn add_spec_files(
     accounts: &Accounts,
     spec: &ContainerSpec,
 ) -> Result<(), AssembleError> {
-    for f in &spec.files {
-        let bad = |reason| AssembleError::BadPath {
-            path: f.path.clone(),
-            reason,
+    for (i, f) in spec.files.iter().enumerate() {
+        let at = format!("files[{i}]");
+        let bad = |reason| {
+            AssembleError::BadPath {
+                path: f.path.clone(),
+                reason,
+            }
+            .at(at.clone())
         };
         if !f.path.starts_with('/') {
             return Err(bad("not an absolute path"));
@@ -301,24 +459,18 @@ fn add_spec_files(
         if path.is_empty() {
             return Err(bad("is the root directory"));
         }
-        let unknown = |kind, name: &str| AssembleError::UnknownOwner {
-            path: f.path.clone(),
-            kind,
-            name: name.to_owned(),
-        };
-        let uid = accounts
-            .user(&f.owner)
-            .ok_or_else(|| unknown("user", &f.owner))?
-            .uid;
-        let gid = accounts
-            .group(&f.group)
-            .ok_or_else(|| unknown("group", &f.group))?
-            .gid;
+        let (uid, gid) = ids(
+            accounts,
+            &f.owner,
+            &f.group,
+            || format!("file {}", f.path),
+            &at,
+        )?;
         let resolved = tree
             .resolve_parent(&path)
             .ok_or_else(|| bad("a parent is not a directory"))?;
         if tree.get(&resolved).is_some_and(|n| n.kind == NodeKind::Dir) {
-            return Err(bad("is a directory in the packages"));
+            return Err(bad("is a directory in the packages or a download"));
         }
         tree.insert(
             resolved,
@@ -487,7 +639,7 @@ impl Rootfs {
 
     /// The CycloneDX SBOM, pretty-printed with a trailing newline.
     pub fn sbom_json(&self) -> String {
-        let doc = sbom::cyclonedx(&self.name, &self.packages);
+        let doc = sbom::cyclonedx(&self.name, &self.packages, &self.downloads);
         let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         text.push('\n');
         text

@@ -10,13 +10,13 @@ use crate::spec::{ContainerSpec, FileSpec, UserSpec};
 use crate::tree::NodeKind;
 use crate::{AssembleError, DebInput, assemble};
 
-enum Item<'a> {
+pub(crate) enum Item<'a> {
     Dir(&'a str),
     File(&'a str, &'a [u8]),
     Link(&'a str, &'a str),
 }
 
-fn tarball(items: &[Item<'_>]) -> Vec<u8> {
+pub(crate) fn tarball(items: &[Item<'_>]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for item in items {
         let mut h = tar::Header::new_gnu();
@@ -66,7 +66,7 @@ fn ar_member(out: &mut Vec<u8>, name: &str, data: &[u8]) {
 }
 
 /// A `.deb` with a control paragraph (`extra` fields appended) and data.
-fn deb(name: &str, extra: &str, items: &[Item<'_>]) -> Vec<u8> {
+pub(crate) fn deb(name: &str, extra: &str, items: &[Item<'_>]) -> Vec<u8> {
     let control = format!(
         "Package: {name}\nVersion: 1.0\nArchitecture: amd64\nMaintainer: t <t@example.org>\n{extra}Description: test\n"
     );
@@ -81,7 +81,7 @@ fn deb(name: &str, extra: &str, items: &[Item<'_>]) -> Vec<u8> {
 const PASSWD: &[u8] = b"root:*:0:0:root:/root:/bin/bash\n";
 const GROUP: &[u8] = b"root:*:0:\nshadow:*:42:\n";
 
-fn base_passwd() -> Vec<u8> {
+pub(crate) fn base_passwd() -> Vec<u8> {
     deb(
         "base-passwd",
         "",
@@ -98,7 +98,10 @@ fn base_passwd() -> Vec<u8> {
     )
 }
 
-fn build(debs: &[(&str, Vec<u8>)], spec: &ContainerSpec) -> Result<crate::Rootfs, AssembleError> {
+pub(crate) fn build(
+    debs: &[(&str, Vec<u8>)],
+    spec: &ContainerSpec,
+) -> Result<crate::Rootfs, AssembleError> {
     let hashes: Vec<String> = debs
         .iter()
         .map(|(_, bytes)| hlb_debian::Sha256::of(bytes).to_string())
@@ -115,7 +118,7 @@ fn build(debs: &[(&str, Vec<u8>)], spec: &ContainerSpec) -> Result<crate::Rootfs
     assemble(&inputs, spec)
 }
 
-fn content(fs: &crate::Rootfs, path: &str) -> String {
+pub(crate) fn content(fs: &crate::Rootfs, path: &str) -> String {
     match &fs
         .node(path)
         .unwrap_or_else(|| panic!("{path} missing"))
@@ -377,7 +380,7 @@ fn a_deb_whose_hash_is_not_the_locked_one_is_refused() {
 
 /// `ls -l`-like listing of an archive: kind, mode, uid:gid, size, path,
 /// link target.
-fn listing(archive: &[u8]) -> String {
+pub(crate) fn listing(archive: &[u8]) -> String {
     let mut tar = tar::Archive::new(zstd::stream::read::Decoder::new(archive).unwrap());
     let mut out = String::new();
     for entry in tar.entries().unwrap() {

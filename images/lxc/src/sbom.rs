@@ -1,9 +1,13 @@
 //! The template's SBOM: CycloneDX 1.5 JSON listing the exact package set.
 //!
 //! No timestamp and no random serial number (both are optional in
-//! CycloneDX), so the document is a function of the package set and the
-//! hostname only; components are sorted by name and architecture; each
-//! carries a `pkg:deb` purl and the `.deb`'s SHA-256.
+//! CycloneDX), so the document is a function of the package set, the
+//! unpacked downloads and the hostname only. Packages come first, sorted
+//! by name and architecture, each with a `pkg:deb` purl and the `.deb`'s
+//! SHA-256; then the downloads unpacked into the tree (`archives`), as
+//! components of type `file` named by their fetch declaration, with the
+//! SHA-256 of their bytes, sorted by name and hash (one component for a
+//! download unpacked twice).
 
 use serde_json::{Value, json};
 
@@ -32,8 +36,17 @@ pub fn purl(name: &str, version: &str, arch: &str) -> String {
     )
 }
 
+/// A download unpacked into the template.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Download {
+    /// The fetch declaration's name.
+    pub name: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+}
+
 /// The CycloneDX document for a template named `name`.
-pub fn cyclonedx(name: &str, packages: &[Installed]) -> Value {
+pub fn cyclonedx(name: &str, packages: &[Installed], downloads: &[Download]) -> Value {
     let mut sorted: Vec<&Installed> = packages.iter().collect();
     sorted.sort_by(|a, b| (&a.name, &a.architecture).cmp(&(&b.name, &b.architecture)));
     let components: Vec<Value> = sorted
@@ -49,6 +62,18 @@ pub fn cyclonedx(name: &str, packages: &[Installed]) -> Value {
                 "hashes": [{"alg": "SHA-256", "content": p.sha256}],
             })
         })
+        .collect();
+    let downloads: std::collections::BTreeSet<&Download> = downloads.iter().collect();
+    let components: Vec<Value> = components
+        .into_iter()
+        .chain(downloads.into_iter().map(|d| {
+            json!({
+                "type": "file",
+                "bom-ref": format!("download:{}:{}", d.name, d.sha256),
+                "name": d.name,
+                "hashes": [{"alg": "SHA-256", "content": d.sha256}],
+            })
+        }))
         .collect();
     json!({
         "bomFormat": "CycloneDX",

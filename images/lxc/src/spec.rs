@@ -25,6 +25,12 @@ pub struct ContainerSpec {
     pub masked: Vec<String>,
     /// Static network configuration, written for systemd-networkd.
     pub network: Option<NetworkSpec>,
+    /// Downloads unpacked into the tree, after the packages and before
+    /// the declared files.
+    pub archives: Vec<ArchiveSpec>,
+    /// Files the deployer writes at activation: only their metadata is
+    /// here (templates carry no secrets).
+    pub activation_files: Vec<ActivationFileSpec>,
 }
 
 /// Units [`ContainerSpec::new`] masks: kernel facilities a container
@@ -47,6 +53,8 @@ impl ContainerSpec {
             services: Vec::new(),
             masked: CONTAINER_MASKED_UNITS.map(str::to_owned).to_vec(),
             network: None,
+            archives: Vec::new(),
+            activation_files: Vec::new(),
         }
     }
 }
@@ -130,4 +138,59 @@ pub struct NetworkSpec {
     pub gateway: Option<String>,
     /// Name servers for `/etc/resolv.conf`.
     pub dns: Vec<String>,
+}
+
+/// A download (a release tarball) unpacked into the root filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveSpec {
+    /// The fetch declaration's name: names the archive in errors and the
+    /// SBOM.
+    pub name: String,
+    /// The whole archive: a tar, plain or compressed with gzip, xz, zstd
+    /// or bzip2 (told apart by their magic bytes).
+    pub bytes: Vec<u8>,
+    /// Absolute directory to unpack under; created (0755, root) if
+    /// missing.
+    pub to: String,
+    /// Leading path components dropped from every member (GNU tar's
+    /// `--strip-components`); members with no more are skipped.
+    pub strip_components: u32,
+    /// When given, only these paths (after stripping; a directory brings
+    /// what is under it) are unpacked, and each must match a member.
+    pub include: Option<Vec<String>>,
+    /// Owner of every unpacked entry, by name (the archive's numeric ids
+    /// are those of the machine that made it).
+    pub owner: String,
+    /// Group of every unpacked entry, by name.
+    pub group: String,
+}
+
+impl ArchiveSpec {
+    /// Everything in `bytes` unpacked under `to`, owned by root.
+    pub fn new(name: &str, bytes: impl Into<Vec<u8>>, to: &str) -> ArchiveSpec {
+        ArchiveSpec {
+            name: name.to_owned(),
+            bytes: bytes.into(),
+            to: to.to_owned(),
+            strip_components: 0,
+            include: None,
+            owner: "root".to_owned(),
+            group: "root".to_owned(),
+        }
+    }
+}
+
+/// A file the deployer writes when it activates the container (a secret,
+/// to a tmpfs path under `/run`). The template holds none of it: only a
+/// `tmpfiles.d` line that creates its directory for its owner at boot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivationFileSpec {
+    /// Absolute, normalized path under `/run/`.
+    pub path: String,
+    /// Owner by name (must exist in the template).
+    pub owner: String,
+    /// Group by name.
+    pub group: String,
+    /// Permission bits the deployer gives the file.
+    pub mode: u32,
 }
