@@ -494,6 +494,31 @@ fn collisions_with_packages_and_other_archives() {
             "archive rel: member passwd lands on /etc/passwd, which hlb generates"
         )
     );
+    // Nor what hlb writes after the downloads (hostname, hosts, network).
+    let (at, e) = located(
+        debs(vec![ArchiveSpec::new(
+            "rel",
+            tar_of(&[M::File("hostname", 0o644, b"evil\n")]),
+            "/etc",
+        )])
+        .unwrap_err(),
+    );
+    assert_eq!(
+        (at.as_str(), e.as_str()),
+        (
+            "archives[0]",
+            "archive rel: member hostname lands on /etc/hostname, which hlb generates"
+        )
+    );
+    let (at, e) =
+        located(debs(vec![ArchiveSpec::new("rel", release(), "/etc/hostname")]).unwrap_err());
+    assert_eq!(
+        (at.as_str(), e.as_str()),
+        (
+            "archives[0].to",
+            "archive rel: to /etc/hostname: is not a directory"
+        )
+    );
     // Within one archive the later member wins, as tar extracts it.
     let fs = debs(vec![ArchiveSpec::new(
         "rel",

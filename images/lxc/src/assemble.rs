@@ -9,12 +9,14 @@
 //! 3. the dpkg database (conffile sums are of the packaged content);
 //! 4. users and groups (see [`crate::users`]);
 //! 5. the activation files' `tmpfiles.d` drop-in (see
-//!    [`crate::activation`]; their owners checked against the accounts);
+//!    [`crate::activation`]; their owners checked against the accounts),
+//!    hostname, hosts, network files, empty machine id;
 //! 6. downloads (`archives`, see [`crate::tarball`]), which may not land
 //!    on what the packages or the steps above put there;
-//! 7. declared files (replacing packaged and unpacked ones), hostname,
-//!    hosts, network: so a unit written as a declared file is there for
-//!    the next step;
+//! 7. declared files (replacing packaged and unpacked ones), then
+//!    hostname, hosts and network files again (they win over declared
+//!    ones, as they always have): so a unit written as a declared file is
+//!    there for the next step;
 //! 8. enabled and masked units;
 //! 9. template hygiene: empty `/etc/machine-id`, no SSH host keys, no
 //!    files under `/var/log`, `/var/cache/apt`, `/var/lib/apt/lists`.
@@ -251,6 +253,7 @@ pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, A
         put(&mut tree, &path, node);
     }
     add_activation_files(&mut tree, &accounts, spec)?;
+    add_generated_files(&mut tree, spec);
     let downloads = add_archives(&mut tree, &accounts, spec)?;
     add_spec_files(&mut tree, &accounts, spec)?;
     // One service at a time, so a failure names the one at fault (units
@@ -481,6 +484,15 @@ fn add_spec_files(
             },
         );
     }
+    add_generated_files(tree, spec);
+    Ok(())
+}
+
+/// `/etc/hostname`, `/etc/hosts`, the network files and an empty
+/// `/etc/machine-id`. Written once before the downloads, so one landing
+/// on them is refused as a collision, and again after the declared files,
+/// which they replace (as they always have).
+fn add_generated_files(tree: &mut Tree, spec: &ContainerSpec) {
     put(
         tree,
         "etc/hostname",
@@ -525,7 +537,7 @@ fn add_spec_files(
             Node::file(0o644, resolv.into_bytes()),
         );
     }
-    Ok(())
+    put(tree, "etc/machine-id", Node::file(0o444, Vec::new()));
 }
 
 /// Files a template must not carry, and the directories it must have.
