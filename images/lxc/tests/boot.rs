@@ -1,9 +1,10 @@
 //! Templates hlb built, booted in real LXC: systemd must reach `running`,
 //! the declared service must be active as its declared user and answer on
 //! the network through the veth (dnsdist a DNS query, nginx an HTTP GET of
-//! a file the spec put there), and a service that cannot start must be
-//! caught by the same health check. Needs root, `lxc`, `tar`, `zstd`,
-//! `iproute2` and (unprivileged) `uidmap`.
+//! a file the spec put there, busybox's httpd from a release tarball
+//! behind a unit the spec declared as a file), and a service that cannot
+//! start must be caught by the same health check. Needs root, `lxc`,
+//! `tar`, `zstd`, `iproute2` and (unprivileged) `uidmap`.
 
 mod common;
 
@@ -11,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::lxc::{Bridge, Container, Mode, answers_icmp, dns_query};
-use hlb_lxc::{ContainerSpec, FileSpec, NetworkSpec};
+use hlb_lxc::{ActivationFileSpec, ArchiveSpec, ContainerSpec, FileSpec, NetworkSpec};
 
 /// One boot at a time: the machine has two cores.
 static BOOT: Mutex<()> = Mutex::new(());
@@ -122,11 +123,11 @@ fn minimal_systemd_template_boots_with_its_own_network_config() {
     );
 }
 
-/// GET `/` from `ip:80`; the response's status line and body.
-fn http_get(ip: std::net::Ipv4Addr) -> std::io::Result<(String, String)> {
+/// GET `/` from `ip:port`; the response's status line and body.
+fn http_get(ip: std::net::Ipv4Addr, port: u16) -> std::io::Result<(String, String)> {
     use std::io::{Read, Write};
     let mut stream =
-        std::net::TcpStream::connect_timeout(&(ip, 80).into(), Duration::from_secs(2))?;
+        std::net::TcpStream::connect_timeout(&(ip, port).into(), Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
     stream.write_all(b"GET / HTTP/1.0\r\nHost: web\r\n\r\n")?;
     let mut response = String::new();
@@ -165,7 +166,146 @@ fn nginx_template_serves_the_file_the_recipe_put_there() {
     assert_eq!(users, "root\nwww-data");
     let mut got = Err(std::io::Error::other("not asked"));
     for _ in 0..20 {
-        got = http_get(bridge.container_ip());
+        got = http_get(bridge.container_ip(), 80);
+        if got.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let (status, body) = got.unwrap_or_else(|e| panic!("GET: {e}; {}", ct.diagnostics()));
+    assert!(status.ends_with(" 200 OK"), "{status}");
+    assert_eq!(body, page);
+}
+
+/// busybox-static's binary from the mirror, repackaged as upstream
+/// projects ship releases: a `.tar.xz` with a top directory, the binary
+/// (with the ids of the machine that made it), `httpd` as a hard link to
+/// it (busybox runs the applet its name says), and a README.
+fn busybox_release() -> Vec<u8> {
+    use hlb_debian::resolve::{Request, ResolveOptions, resolve};
+    use std::io::{Read, Write};
+    let a = common::archive();
+    let resolved = resolve(
+        &a.universe,
+        &[Request::name("busybox-static")],
+        ResolveOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .packages;
+    let wanted: Vec<_> = resolved
+        .into_iter()
+        .filter(|p| p.name == "busybox-static")
+        .collect();
+    let deb = common::download(&wanted).remove(0);
+    let reader = hlb_debian::deb::DebReader::new(&deb.bytes[..], &deb.origin)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut data = reader.into_data().unwrap_or_else(|e| panic!("{e}"));
+    let mut binary = None;
+    for entry in data.entries().unwrap_or_else(|e| panic!("{e}")) {
+        let mut entry = entry.unwrap_or_else(|e| panic!("{e}"));
+        if entry.path == std::path::Path::new("bin/busybox") {
+            let mut bytes = Vec::new();
+            entry.read_to_end(&mut bytes).unwrap();
+            binary = Some(bytes);
+        }
+    }
+    let binary = binary.expect("busybox-static ships bin/busybox");
+    let mut tar = tar::Builder::new(Vec::new());
+    let header = |kind, mode| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(0);
+        h.set_mode(mode);
+        h.set_uid(1001);
+        h.set_gid(1001);
+        h.set_mtime(1_700_000_000);
+        h
+    };
+    let mut h = header(tar::EntryType::Directory, 0o755);
+    tar.append_data(&mut h, "busybox-1.35/", &[][..]).unwrap();
+    let mut h = header(tar::EntryType::Regular, 0o755);
+    h.set_size(binary.len() as u64);
+    tar.append_data(&mut h, "busybox-1.35/bin/busybox", &binary[..])
+        .unwrap();
+    let mut h = header(tar::EntryType::Link, 0o755);
+    tar.append_link(&mut h, "busybox-1.35/bin/httpd", "busybox-1.35/bin/busybox")
+        .unwrap();
+    let readme = b"busybox, repackaged by a test\n";
+    let mut h = header(tar::EntryType::Regular, 0o644);
+    h.set_size(readme.len() as u64);
+    tar.append_data(&mut h, "busybox-1.35/README", &readme[..])
+        .unwrap();
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    xz.write_all(&tar.into_inner().unwrap()).unwrap();
+    xz.finish().unwrap()
+}
+
+/// A service whose unit the spec declares as a file, running a binary
+/// from a release tarball (`archives`) as a base-passwd user, with a
+/// secret's directory made for it at boot (`activation_files`): enabled,
+/// `running`, answering HTTP from the host.
+#[test]
+fn a_unit_declared_as_a_file_serves_from_a_release_tarball() {
+    let debs = common::download(&common::closure(&[]));
+    let release = busybox_release();
+    let _one = BOOT.lock().unwrap_or_else(|e| e.into_inner());
+    let page = "served by busybox from a release tarball\n";
+    let mut spec = ContainerSpec::new("www1");
+    spec.archives = vec![ArchiveSpec {
+        strip_components: 1,
+        include: Some(vec!["bin".to_owned()]),
+        ..ArchiveSpec::new("busybox-release", release.clone(), "/opt/busybox")
+    }];
+    spec.files = vec![
+        FileSpec::root(
+            "/etc/systemd/system/www.service",
+            0o644,
+            "[Unit]\nDescription=busybox httpd from a release tarball\n\n\
+             [Service]\nExecStart=/opt/busybox/bin/httpd -f -p 8080 -h /srv/www\n\
+             User=www-data\nGroup=www-data\nRestart=on-failure\n\n\
+             [Install]\nWantedBy=multi-user.target\n",
+        ),
+        FileSpec::root("/srv/www/index.html", 0o644, page),
+    ];
+    spec.services = vec!["www.service".to_owned()];
+    spec.activation_files = vec![ActivationFileSpec {
+        path: "/run/secrets/www/token".to_owned(),
+        owner: "www-data".to_owned(),
+        group: "www-data".to_owned(),
+        mode: 0o400,
+    }];
+    let rootfs = common::build(&debs, &spec);
+    let sbom = rootfs.sbom_json();
+    assert!(
+        sbom.contains(&hlb_debian::Sha256::of(&release).to_string()),
+        "the SBOM lists the download"
+    );
+    let work = tempfile::tempdir().unwrap();
+    let archive = common::write_archive(&rootfs, work.path());
+    let bridge = Bridge::new();
+    let ct = Container::boot(&archive, &bridge, Mode::Privileged);
+    let health = ct.health(&["www.service"], Duration::from_secs(60));
+    assert_eq!(health, Ok(()), "{}", ct.diagnostics());
+    assert_eq!(ct.sh("systemctl is-system-running"), "running");
+    assert_eq!(ct.sh("systemctl is-enabled www.service"), "enabled");
+    let pid = ct.sh("systemctl show -p MainPID --value www.service");
+    assert_eq!(ct.sh(&format!("stat -c %U /proc/{pid}")), "www-data");
+    // Only `bin`, stripped of the top directory, root's (not 1001's); the
+    // hard link is a file of its own.
+    assert_eq!(ct.sh("ls /opt/busybox"), "bin");
+    assert_eq!(
+        ct.sh("stat -c '%U %a %h' /opt/busybox/bin/httpd"),
+        "root 755 1"
+    );
+    // The secret's directory, waiting for the deployer; no secret.
+    assert_eq!(
+        ct.sh("stat -c '%U %G %a' /run/secrets/www"),
+        "www-data www-data 750"
+    );
+    assert_eq!(ct.sh("ls -A /run/secrets/www"), "");
+    let mut got = Err(std::io::Error::other("not asked"));
+    for _ in 0..20 {
+        got = http_get(bridge.container_ip(), 8080);
         if got.is_ok() {
             break;
         }
