@@ -313,7 +313,7 @@ fn strip_components_and_include() {
         (
             &["bin", "rel-1.0/LICENSE"][..],
             "archives[0].include[1]",
-            "archive rel: include \"rel-1.0/LICENSE\" matches no member (after stripping 1 components)",
+            "archive rel: include \"rel-1.0/LICENSE\" matches no member (after stripping 1 leading component)",
         ),
         (
             &["bin", "../etc"][..],

@@ -152,7 +152,8 @@ pub enum TarballError {
     },
     /// An `include` path matches no member (after stripping).
     #[error(
-        "archive {name}: include {include:?} matches no member (after stripping {strip} components)"
+        "archive {name}: include {include:?} matches no member{}",
+        after_stripping(*strip)
     )]
     UnmatchedInclude {
         /// The archive.
@@ -200,6 +201,14 @@ impl TarballError {
             | TarballError::UnmatchedInclude { index, .. } => format!(".include[{index}]"),
             _ => String::new(),
         }
+    }
+}
+
+fn after_stripping(strip: u32) -> String {
+    match strip {
+        0 => String::new(),
+        1 => " (after stripping 1 leading component)".to_owned(),
+        n => format!(" (after stripping {n} leading components)"),
     }
 }
 
