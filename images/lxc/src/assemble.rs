@@ -10,14 +10,16 @@
 //! 4. users and groups (see [`crate::users`]);
 //! 5. the activation files' `tmpfiles.d` drop-in (see
 //!    [`crate::activation`]; their owners checked against the accounts),
-//!    hostname, hosts, network files, empty machine id;
+//!    hostname, hosts, network files, empty machine id, the
+//!    read-only-`/sys` unit's file;
 //! 6. downloads (`archives`, see [`crate::tarball`]), which may not land
 //!    on what the packages or the steps above put there;
 //! 7. declared files (replacing packaged and unpacked ones), then
 //!    hostname, hosts and network files again (they win over declared
 //!    ones, as they always have): so a unit written as a declared file is
 //!    there for the next step;
-//! 8. enabled and masked units;
+//! 8. enabled and masked units, and [`SYS_READONLY_UNIT`] (every
+//!    template's: a read-only `/sys` in unprivileged containers too);
 //! 9. template hygiene: empty `/etc/machine-id`, no SSH host keys, no
 //!    files under `/var/log`, `/var/cache/apt`, `/var/lib/apt/lists`.
 //!
@@ -40,7 +42,7 @@ use hlb_cache::archive::{ArchiveError, ArchiveOptions, ArchiveWriter, EntryMeta}
 
 use crate::activation::{ActivationPathError, TMPFILES_PATH};
 use crate::spec::ContainerSpec;
-use crate::system::{UnitError, enable_units, install_alternatives};
+use crate::system::{SYS_READONLY_UNIT, UnitError, enable_units, install_alternatives};
 use crate::tarball::{TarballError, Unpacker};
 use crate::tree::{Node, NodeKind, Tree, TreePath, show, split};
 use crate::unpack::{Installed, UnpackError, merged_usr_root, unpack_deb};
@@ -267,6 +269,7 @@ pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, A
         enable_units(&mut tree, &["systemd-networkd.service".to_owned()])
             .map_err(|e| AssembleError::from(e).at("network"))?;
     }
+    enable_units(&mut tree, &[SYS_READONLY_UNIT.0.to_owned()])?;
     for (i, unit) in spec.masked.iter().enumerate() {
         if unit.contains('/') || unit.is_empty() {
             return Err(AssembleError::BadPath {
@@ -488,8 +491,8 @@ fn add_spec_files(
     Ok(())
 }
 
-/// `/etc/hostname`, `/etc/hosts`, the network files and an empty
-/// `/etc/machine-id`. Written once before the downloads, so one landing
+/// `/etc/hostname`, `/etc/hosts`, the network files, an empty
+/// `/etc/machine-id` and [`SYS_READONLY_UNIT`]'s file. Written once before the downloads, so one landing
 /// on them is refused as a collision, and again after the declared files,
 /// which they replace (as they always have).
 fn add_generated_files(tree: &mut Tree, spec: &ContainerSpec) {
@@ -538,6 +541,11 @@ fn add_generated_files(tree: &mut Tree, spec: &ContainerSpec) {
         );
     }
     put(tree, "etc/machine-id", Node::file(0o444, Vec::new()));
+    put(
+        tree,
+        &format!("usr/lib/systemd/system/{}", SYS_READONLY_UNIT.0),
+        Node::file(0o644, SYS_READONLY_UNIT.1.as_bytes().to_vec()),
+    );
 }
 
 /// Files a template must not carry, and the directories it must have.

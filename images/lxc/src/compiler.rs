@@ -5,7 +5,10 @@
 //! and a [`ContainerSpec`], assembles, and writes the output directory
 //! ([`crate::ROOTFS_FILE`] and [`crate::SBOM_FILE`]).
 //!
-//! The derivation, version 1:
+//! The derivation, version 2 (1 lacked the read-only-`/sys` unit
+//! [`crate::system::SYS_READONLY_UNIT`], so templates with their own
+//! network config got no address in unprivileged containers; the params
+//! are the same):
 //! - inputs: one per package, by role `deb:<name>`, each a `fetch`
 //!   derivation whose output is the single `.deb` file; plus the roles
 //!   that `files[].source` and `archives[].source` name (the planner uses
@@ -71,7 +74,7 @@
 //! output depends only on the params and the input bytes (no clock, no
 //! host files): the same derivation gives the same bytes everywhere.
 //! Params without `archives` and `activation_files` give the bytes they
-//! gave before these existed (the version did not change).
+//! gave before these existed (at the same version).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -101,7 +104,8 @@ impl Compiler for LxcTemplateCompiler {
     }
 
     fn version(&self) -> u32 {
-        1
+        // 2: every template carries `SYS_READONLY_UNIT`, enabled.
+        2
     }
 
     fn build(&self, cx: &BuildCx<'_>) -> Result<(), BuildError> {

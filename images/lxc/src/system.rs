@@ -25,6 +25,35 @@ pub enum UnitError {
     },
 }
 
+/// The unit every template carries that makes `/sys` read-only when the
+/// container manager left it writable, and its file.
+///
+/// systemd's container interface asks for a read-only `/sys`; LXC mounts
+/// it writable in unprivileged containers, and then systemd-networkd takes
+/// udev to be running and leaves every link `pending` (no address from
+/// the template's own network file) waiting for it. A bind remount only
+/// changes this mount's flags, which root in the container's user
+/// namespace may do. Skipped where `/sys` is already read-only (privileged
+/// LXC, Proxmox) or outside a container, and where there is no `mount`.
+pub const SYS_READONLY_UNIT: (&str, &str) = (
+    "hlb-sys-readonly.service",
+    "[Unit]\n\
+     Description=Read-only /sys, as systemd expects in a container (hlb)\n\
+     DefaultDependencies=no\n\
+     ConditionVirtualization=container\n\
+     ConditionPathIsReadWrite=/sys\n\
+     ConditionFileIsExecutable=/usr/bin/mount\n\
+     Before=sysinit.target systemd-udevd.service systemd-networkd.service\n\
+     \n\
+     [Service]\n\
+     Type=oneshot\n\
+     RemainAfterExit=yes\n\
+     ExecStart=/usr/bin/mount -o remount,bind,ro /sys\n\
+     \n\
+     [Install]\n\
+     WantedBy=sysinit.target\n",
+);
+
 const UNIT_DIRS: [&str; 3] = [
     "etc/systemd/system",
     "usr/lib/systemd/system",

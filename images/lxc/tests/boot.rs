@@ -87,8 +87,11 @@ fn a_service_that_cannot_start_shows_as_degraded() {
     assert!(dns_query(bridge.container_ip(), "anything.example").is_err());
 }
 
-#[test]
-fn minimal_systemd_template_boots_with_its_own_network_config() {
+/// The template's own systemd-networkd config sets the address (LXC leaves
+/// eth0 bare). Unprivileged, LXC mounts `/sys` writable, and networkd
+/// would wait for a udev that does not run: the template's read-only-/sys
+/// unit is what lets it configure the link.
+fn boot_minimal_with_its_own_network_config(mode: Mode) {
     let debs = common::download(&common::closure(&[]));
     let _one = BOOT.lock().unwrap_or_else(|e| e.into_inner());
     let bridge = Bridge::new();
@@ -104,10 +107,16 @@ fn minimal_systemd_template_boots_with_its_own_network_config() {
     let archive = common::write_archive(&rootfs, work.path());
     // Nothing answers before the container exists.
     assert!(!answers_icmp(bridge.container_ip()));
-    let ct = Container::boot_with(&archive, &bridge, Mode::Privileged, false);
+    let _subids = (mode == Mode::Unprivileged).then(common::lxc::SubIds::ensure);
+    let ct = Container::boot_with(&archive, &bridge, mode, false);
     let health = ct.health(&["systemd-networkd.service"], Duration::from_secs(60));
-    assert_eq!(health, Ok(()), "{}", ct.diagnostics());
+    assert_eq!(health, Ok(()), "{mode:?}: {}", ct.diagnostics());
     assert_eq!(ct.sh("hostname"), "min1");
+    assert_eq!(
+        ct.sh("findmnt -n -o OPTIONS /sys | cut -d, -f1"),
+        "ro",
+        "{mode:?}"
+    );
     let mut up = false;
     for _ in 0..20 {
         up = answers_icmp(bridge.container_ip());
@@ -118,9 +127,20 @@ fn minimal_systemd_template_boots_with_its_own_network_config() {
     }
     assert!(
         up,
-        "eth0 configured by systemd-networkd: {}",
+        "{mode:?}: eth0 configured by systemd-networkd: {}\n{}",
+        ct.sh("networkctl --no-pager"),
         ct.diagnostics()
     );
+}
+
+#[test]
+fn minimal_systemd_template_boots_with_its_own_network_config() {
+    boot_minimal_with_its_own_network_config(Mode::Privileged);
+}
+
+#[test]
+fn minimal_template_configures_its_own_network_unprivileged() {
+    boot_minimal_with_its_own_network_config(Mode::Unprivileged);
 }
 
 /// GET `/` from `ip:port`; the response's status line and body.
