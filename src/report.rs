@@ -51,10 +51,13 @@ impl<'a> BuildReporter<'a> {
     ) -> Option<(Diagnostics, &'a SourceMap)> {
         let (plan, sources) = self.recipes?;
         let span = plan.locate(id, at?)?;
-        let d = Diagnostic::new(
-            BUILD_ERROR_AT_RECIPE,
-            format!("building {kind} {name} failed: {error}"),
-        )
+        // InvalidAt messages stand on their own (they name the derivation).
+        let message = if error.contains(name) {
+            format!("building {kind} failed: {error}")
+        } else {
+            format!("building {kind} {name} failed: {error}")
+        };
+        let d = Diagnostic::new(BUILD_ERROR_AT_RECIPE, message)
         .at(span)
         .label("written here");
         Some((Diagnostics(vec![d]), sources))
