@@ -58,8 +58,8 @@ impl<'a> BuildReporter<'a> {
             format!("building {kind} {name} failed: {error}")
         };
         let d = Diagnostic::new(BUILD_ERROR_AT_RECIPE, message)
-        .at(span)
-        .label("written here");
+            .at(span)
+            .label("written here");
         Some((Diagnostics(vec![d]), sources))
     }
 
