@@ -188,16 +188,21 @@ pub(crate) fn destination(s: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-/// A Kubernetes namespace: a DNS label.
-pub(crate) fn namespace(s: &str) -> Result<(), Problem> {
+/// An RFC 1123 label as Kubernetes and host names use it: lowercase
+/// letters, digits and `-`, at most 63, a letter or digit at each end.
+pub(crate) fn is_dns_label(s: &str) -> bool {
     let b = s.as_bytes();
     let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let ok = !b.is_empty()
+    !b.is_empty()
         && b.len() <= 63
         && b.first().is_some_and(edge)
         && b.last().is_some_and(edge)
-        && b.iter().all(|c| edge(c) || *c == b'-');
-    if ok {
+        && b.iter().all(|c| edge(c) || *c == b'-')
+}
+
+/// A Kubernetes namespace: a DNS label.
+pub(crate) fn namespace(s: &str) -> Result<(), Problem> {
+    if is_dns_label(s) {
         Ok(())
     } else {
         Err((

@@ -177,14 +177,7 @@ struct Parts {
 
 /// A DNS label: what `/etc/hostname` may hold.
 fn hostname(cx: &mut Cx, h: &Spanned<String>) {
-    let b = h.value.as_bytes();
-    let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    let ok = !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(edge)
-        && b.last().is_some_and(edge)
-        && b.iter().all(|c| edge(c) || *c == b'-');
-    if !ok {
+    if !check::is_dns_label(&h.value) {
         bad(
             cx,
             codes::BAD_ADDRESS,

@@ -13,7 +13,7 @@ use super::kinds::{bad, content, interpolate, mode, present};
 use super::reader::{NodeReader, repr, wrong_type};
 use super::talos::arg;
 use crate::decl::{
-    Content, LxcArchive, LxcFile, LxcGroup, LxcSecret, LxcService, LxcUser, RefRole, Spanned,
+    Content, LxcArchive, LxcFile, LxcGroup, LxcSecret, LxcService, LxcUser, Ref, RefRole, Spanned,
 };
 use crate::diag::{Diagnostic, Span};
 
@@ -271,46 +271,51 @@ pub(super) fn file(cx: &mut Cx, child: &KdlNode) -> Option<LxcFile> {
     })
 }
 
+/// The first argument as a reference of `role` (a literal name); `what`
+/// and `example` for the message when it is missing.
+pub(super) fn ref_arg(
+    cx: &mut Cx,
+    c: &mut NodeReader,
+    role: RefRole,
+    what: &str,
+    example: &str,
+) -> Option<Ref> {
+    let kind = c.kind();
+    let Some(e) = c.next_arg() else {
+        c.missing_arg(cx, what, example);
+        return None;
+    };
+    let span = cx.value_span(e);
+    match e.value() {
+        KdlValue::String(s) => cx.literal(s, span, "references").map(|name| Ref {
+            kind: role.allowed()[0],
+            name,
+            span,
+        }),
+        _ => {
+            let help = format!("write the name in quotes: `{kind} \"{}\"`", repr(e));
+            cx.error(wrong_type(
+                e,
+                span,
+                &format!("the value of `{kind}`"),
+                "a string",
+                Some(help),
+            ));
+            None
+        }
+    }
+}
+
 /// `unpack "FETCH" to="/dir" [strip-components=N] [include="a b"] [owner] [group]`.
 pub(super) fn unpack(cx: &mut Cx, child: &KdlNode) -> Option<LxcArchive> {
     let mut c = NodeReader::new(cx, child);
-    let fetch = match c.next_arg() {
-        None => {
-            c.missing_arg(
-                cx,
-                "a download's name",
-                "unpack \"traefik-release\" to=\"/usr/local/bin\"",
-            );
-            None
-        }
-        Some(e) => {
-            let span = cx.value_span(e);
-            match e.value() {
-                KdlValue::String(s) => {
-                    cx.literal(s, span, "references")
-                        .map(|name| crate::decl::Ref {
-                            kind: RefRole::Unpack.allowed()[0],
-                            name,
-                            span,
-                        })
-                }
-                _ => {
-                    let help = format!(
-                        "write the `fetch` declaration's name in quotes: `unpack \"{}\"`",
-                        repr(e)
-                    );
-                    cx.error(wrong_type(
-                        e,
-                        span,
-                        "the value of `unpack`",
-                        "a string",
-                        Some(help),
-                    ));
-                    None
-                }
-            }
-        }
-    };
+    let fetch = ref_arg(
+        cx,
+        &mut c,
+        RefRole::Unpack,
+        "a download's name",
+        "unpack \"traefik-release\" to=\"/usr/local/bin\"",
+    );
     let to = if c.prop("to").is_some() {
         c.string(cx, "to")
     } else {
@@ -556,43 +561,13 @@ pub(super) fn service(cx: &mut Cx, child: &KdlNode) -> Option<LxcService> {
 /// `secret "NAME" path="/run/…" [owner] [group] [mode]`.
 pub(super) fn secret(cx: &mut Cx, child: &KdlNode) -> Option<LxcSecret> {
     let mut c = NodeReader::new(cx, child);
-    let name = match c.next_arg() {
-        None => {
-            c.missing_arg(
-                cx,
-                "a secret's name",
-                "secret \"db-password\" path=\"/run/secrets/db-password\"",
-            );
-            None
-        }
-        Some(e) => {
-            let span = cx.value_span(e);
-            match e.value() {
-                KdlValue::String(s) => {
-                    cx.literal(s, span, "references")
-                        .map(|name| crate::decl::Ref {
-                            kind: RefRole::Secret.allowed()[0],
-                            name,
-                            span,
-                        })
-                }
-                _ => {
-                    let help = format!(
-                        "write the secret's name in quotes: `secret \"{}\"`",
-                        repr(e)
-                    );
-                    cx.error(wrong_type(
-                        e,
-                        span,
-                        "the value of `secret`",
-                        "a string",
-                        Some(help),
-                    ));
-                    None
-                }
-            }
-        }
-    };
+    let name = ref_arg(
+        cx,
+        &mut c,
+        RefRole::Secret,
+        "a secret's name",
+        "secret \"db-password\" path=\"/run/secrets/db-password\"",
+    );
     let path = if c.prop("path").is_some() {
         c.string(cx, "path")
     } else {

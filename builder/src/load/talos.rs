@@ -28,7 +28,7 @@ use super::sealed::{label_value, qualified_name};
 use super::suggest::did_you_mean;
 use super::talos_network::{check_network, cidr, ip};
 use crate::decl::{
-    Body, PatchSource, Ref, RefRole, Spanned, TalosClusterDecl, TalosCni, TalosNode, TalosPatch,
+    Body, PatchSource, RefRole, Spanned, TalosClusterDecl, TalosCni, TalosNode, TalosPatch,
     TalosRole, TalosSchematic,
 };
 use crate::diag::{Diagnostic, Span};
@@ -313,37 +313,13 @@ pub(super) fn talos_cluster(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
             "vip" => vip = setting(cx, child, "vip \"10.0.0.10\""),
             "secrets" => {
                 let mut c = NodeReader::new(cx, child);
-                secrets = match c.next_arg() {
-                    None => {
-                        c.missing_arg(cx, "a secret name", "secrets \"talos-home\"");
-                        None
-                    }
-                    Some(e) => {
-                        let span = cx.value_span(e);
-                        match e.value() {
-                            KdlValue::String(s) => {
-                                cx.literal(s, span, "references").map(|name| Ref {
-                                    kind: RefRole::Secret.allowed()[0],
-                                    name,
-                                    span,
-                                })
-                            }
-                            _ => {
-                                cx.error(wrong_type(
-                                    e,
-                                    span,
-                                    "the value of `secrets`",
-                                    "a string",
-                                    Some(format!(
-                                        "write the secret's name in quotes: `secrets \"{}\"`",
-                                        repr(e)
-                                    )),
-                                ));
-                                None
-                            }
-                        }
-                    }
-                };
+                secrets = super::lxc_items::ref_arg(
+                    cx,
+                    &mut c,
+                    RefRole::Secret,
+                    "a secret name",
+                    "secrets \"talos-home\"",
+                );
                 c.finish(cx);
             }
             "pod-cidr" => pod_cidr = setting(cx, child, "pod-cidr \"10.244.0.0/16\""),
