@@ -10,8 +10,8 @@ use super::check;
 use super::codes;
 use super::cx::Cx;
 use super::kinds::{bad, content, interpolate, mode, present};
-use super::reader::{NodeReader, repr, wrong_type};
-use super::talos::arg;
+use super::reader::{NodeReader, wrong_type};
+use super::talos::{arg, raw_arg};
 use crate::decl::{
     Content, LxcArchive, LxcFile, LxcGroup, LxcSecret, LxcService, LxcUser, Ref, RefRole, Spanned,
 };
@@ -280,30 +280,12 @@ pub(super) fn ref_arg(
     what: &str,
     example: &str,
 ) -> Option<Ref> {
-    let kind = c.kind();
-    let Some(e) = c.next_arg() else {
-        c.missing_arg(cx, what, example);
-        return None;
-    };
-    let span = cx.value_span(e);
-    match e.value() {
-        KdlValue::String(s) => cx.literal(s, span, "references").map(|name| Ref {
-            kind: role.allowed()[0],
-            name,
-            span,
-        }),
-        _ => {
-            let help = format!("write the name in quotes: `{kind} \"{}\"`", repr(e));
-            cx.error(wrong_type(
-                e,
-                span,
-                &format!("the value of `{kind}`"),
-                "a string",
-                Some(help),
-            ));
-            None
-        }
-    }
+    let (s, span) = raw_arg(cx, c, what, example)?;
+    cx.literal(s, span, "references").map(|name| Ref {
+        kind: role.allowed()[0],
+        name,
+        span,
+    })
 }
 
 /// `unpack "FETCH" to="/dir" [strip-components=N] [include="a b"] [owner] [group]`.

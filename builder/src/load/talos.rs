@@ -93,14 +93,26 @@ impl<'n> Once<'n> {
 
 /// The one string argument of a setting child, interpolated.
 pub(super) fn arg(cx: &mut Cx, c: &mut NodeReader, example: &str) -> Option<Spanned<String>> {
+    let (s, span) = raw_arg(cx, c, "a value", example)?;
+    cx.interpolate(s, span).ok().map(|v| Spanned::new(v, span))
+}
+
+/// The next argument of a child as written, which must be a string; a
+/// missing one is reported as `what` with `example`.
+pub(super) fn raw_arg<'n>(
+    cx: &mut Cx,
+    c: &mut NodeReader<'n>,
+    what: &str,
+    example: &str,
+) -> Option<(&'n str, Span)> {
     let kind = c.kind();
     let Some(e) = c.next_arg() else {
-        c.missing_arg(cx, "a value", example);
+        c.missing_arg(cx, what, example);
         return None;
     };
     let span = cx.value_span(e);
     match e.value() {
-        KdlValue::String(s) => cx.interpolate(s, span).ok().map(|v| Spanned::new(v, span)),
+        KdlValue::String(s) => Some((s.as_str(), span)),
         _ => {
             let help = format!("write it in quotes: `{kind} \"{}\"`", repr(e));
             cx.error(wrong_type(
