@@ -45,7 +45,7 @@ use crate::spec::ContainerSpec;
 use crate::system::{SYS_READONLY_UNIT, UnitError, enable_units, install_alternatives};
 use crate::tarball::{TarballError, Unpacker};
 use crate::tree::{Node, NodeKind, Tree, TreePath, show, split};
-use crate::unpack::{Installed, UnpackError, merged_usr_root, unpack_deb};
+use crate::unpack::{Installed, ReadDeb, UnpackError, merged_usr_root, place_deb, read_deb};
 use crate::users::{ADDUSER_TABLE, Accounts, User, UsersError};
 use crate::{activation, dpkg, sbom};
 
@@ -207,25 +207,64 @@ pub struct Rootfs {
     accounts: Accounts,
 }
 
+/// Every `.deb` hash-checked, read and decompressed, on every core (half
+/// of a template's build is decompressing the packages' data archives);
+/// the results in the packages' order, so placing them, which alone shapes
+/// the tree, stays sequential and the output the same.
+fn read_debs(debs: &[DebInput<'_>]) -> Vec<Result<ReadDeb, AssembleError>> {
+    let read_one = |deb: &DebInput<'_>| -> Result<ReadDeb, AssembleError> {
+        let actual = hlb_debian::Sha256::of(deb.bytes);
+        let expected = deb.sha256.parse::<hlb_debian::Sha256>().ok();
+        if expected != Some(actual) {
+            return Err(AssembleError::HashMismatch {
+                origin: deb.origin.to_owned(),
+                expected: deb.sha256.to_owned(),
+                actual: actual.to_string(),
+            });
+        }
+        Ok(read_deb(deb.bytes, deb.origin, deb.sha256)?)
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(debs.len());
+    if workers <= 1 {
+        return debs.iter().map(read_one).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let slots: Vec<std::sync::Mutex<Option<Result<ReadDeb, AssembleError>>>> =
+        debs.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(deb) = debs.get(i) else { break };
+                    let result = read_one(deb);
+                    *slots[i].lock().unwrap_or_else(|p| p.into_inner()) = Some(result);
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|s| {
+            s.into_inner()
+                .unwrap_or_else(|p| p.into_inner())
+                .expect("every package was read")
+        })
+        .collect()
+}
+
 /// Assembles a root filesystem. The result depends only on the bytes of
 /// `debs` (and their order, which should be the lock's), and on `spec`.
 pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, AssembleError> {
     let mut tree = merged_usr_root();
     let mut packages: Vec<Installed> = Vec::new();
-    for (i, deb) in debs.iter().enumerate() {
+    for (i, (deb, read)) in debs.iter().zip(read_debs(debs)).enumerate() {
         let at = |e: AssembleError| e.at(format!("packages[{i}]"));
-        let actual = hlb_debian::Sha256::of(deb.bytes);
-        let expected = deb.sha256.parse::<hlb_debian::Sha256>().ok();
-        if expected != Some(actual) {
-            return Err(at(AssembleError::HashMismatch {
-                origin: deb.origin.to_owned(),
-                expected: deb.sha256.to_owned(),
-                actual: actual.to_string(),
-            }));
-        }
         // A conflict is reported at the package unpacked second.
         let installed =
-            unpack_deb(&mut tree, deb.bytes, deb.origin, deb.sha256).map_err(|e| at(e.into()))?;
+            place_deb(&mut tree, read.map_err(at)?, deb.origin).map_err(|e| at(e.into()))?;
         if let Some(prev) = packages
             .iter()
             .zip(debs)

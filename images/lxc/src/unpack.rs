@@ -118,13 +118,47 @@ pub fn merged_usr_root() -> Tree {
     tree
 }
 
-/// Unpacks one `.deb` (already hash-checked) into `tree`.
-pub fn unpack_deb(
-    tree: &mut Tree,
-    bytes: &[u8],
-    origin: &str,
-    sha256: &str,
-) -> Result<Installed, UnpackError> {
+/// A `.deb` read and decompressed but not yet placed: the part of
+/// unpacking that does not depend on the tree, so that every package of a
+/// template can be read at once, on every core, and then placed in the
+/// lock's order (which alone decides the tree).
+#[derive(Debug)]
+pub struct ReadDeb {
+    name: String,
+    version: String,
+    architecture: String,
+    replaces: BTreeSet<String>,
+    control: ControlInfo,
+    entries: Vec<ReadEntry>,
+    sha256: String,
+}
+
+#[derive(Debug)]
+struct ReadEntry {
+    raw: TreePath,
+    kind: ReadKind,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+}
+
+#[derive(Debug)]
+enum ReadKind {
+    Dir,
+    File(Arc<[u8]>),
+    Symlink(String),
+    HardLink(TreePath),
+    Special,
+}
+
+fn tree_path(p: &std::path::Path) -> TreePath {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Reads and decompresses one `.deb` (already hash-checked).
+pub fn read_deb(bytes: &[u8], origin: &str, sha256: &str) -> Result<ReadDeb, UnpackError> {
     let reader = DebReader::new(bytes, origin)?;
     let control = reader.control().clone();
     let field = |field: &'static str| {
@@ -147,14 +181,73 @@ pub fn unpack_deb(
         .map(|rs| rs.into_iter().map(|r| r.name).collect())
         .unwrap_or_default();
     let mut data = reader.into_data()?;
-    let mut paths = Vec::new();
+    let mut entries = Vec::new();
     for entry in data.entries()? {
         let mut entry = entry?;
-        let raw: TreePath = entry
-            .path
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
+        let raw = tree_path(&entry.path);
+        let kind = match entry.kind {
+            EntryKind::Directory => ReadKind::Dir,
+            EntryKind::File => {
+                let mut content = Vec::with_capacity(entry.size as usize);
+                entry
+                    .read_to_end(&mut content)
+                    .map_err(|source| UnpackError::Io {
+                        origin: origin.to_owned(),
+                        path: show(&raw),
+                        source,
+                    })?;
+                ReadKind::File(Arc::from(content))
+            }
+            EntryKind::Symlink => ReadKind::Symlink(
+                entry
+                    .link_target
+                    .as_ref()
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+            EntryKind::HardLink => ReadKind::HardLink(
+                entry
+                    .link_target
+                    .as_deref()
+                    .map(tree_path)
+                    .unwrap_or_default(),
+            ),
+            EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => ReadKind::Special,
+        };
+        entries.push(ReadEntry {
+            raw,
+            kind,
+            mode: entry.mode,
+            uid: entry.uid,
+            gid: entry.gid,
+        });
+    }
+    Ok(ReadDeb {
+        name,
+        version,
+        architecture,
+        replaces,
+        control,
+        entries,
+        sha256: sha256.to_owned(),
+    })
+}
+
+/// Places a read `.deb` into `tree`, with dpkg's rules for paths already
+/// there (see the module docs).
+pub fn place_deb(tree: &mut Tree, deb: ReadDeb, origin: &str) -> Result<Installed, UnpackError> {
+    let ReadDeb {
+        name,
+        version,
+        architecture,
+        replaces,
+        control,
+        entries,
+        sha256,
+    } = deb;
+    let mut paths = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let raw = entry.raw;
         paths.push(show(&raw));
         if raw.is_empty() {
             continue;
@@ -165,35 +258,10 @@ pub fn unpack_deb(
             reason: reason.to_owned(),
         };
         let kind = match entry.kind {
-            EntryKind::Directory => NodeKind::Dir,
-            EntryKind::File => {
-                let mut content = Vec::with_capacity(entry.size as usize);
-                entry
-                    .read_to_end(&mut content)
-                    .map_err(|source| UnpackError::Io {
-                        origin: origin.to_owned(),
-                        path: show(&raw),
-                        source,
-                    })?;
-                NodeKind::File(Arc::from(content))
-            }
-            EntryKind::Symlink => NodeKind::Symlink(
-                entry
-                    .link_target
-                    .as_ref()
-                    .map(|t| t.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-            ),
-            EntryKind::HardLink => {
-                let target: TreePath = entry
-                    .link_target
-                    .as_ref()
-                    .map(|t| {
-                        t.components()
-                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                            .collect()
-                    })
-                    .unwrap_or_default();
+            ReadKind::Dir => NodeKind::Dir,
+            ReadKind::File(content) => NodeKind::File(content),
+            ReadKind::Symlink(target) => NodeKind::Symlink(target),
+            ReadKind::HardLink(target) => {
                 let resolved = tree
                     .resolve_parent(&target)
                     .ok_or_else(|| unplaceable("hard-link target cannot be resolved"))?;
@@ -202,7 +270,7 @@ pub fn unpack_deb(
                     _ => return Err(unplaceable("hard-link target is not an earlier file")),
                 }
             }
-            EntryKind::CharDevice | EntryKind::BlockDevice | EntryKind::Fifo => {
+            ReadKind::Special => {
                 return Err(unplaceable(
                     "device and fifo entries are not supported in templates",
                 ));
@@ -226,8 +294,18 @@ pub fn unpack_deb(
         architecture,
         control,
         paths,
-        sha256: sha256.to_owned(),
+        sha256,
     })
+}
+
+/// Unpacks one `.deb` (already hash-checked) into `tree`.
+pub fn unpack_deb(
+    tree: &mut Tree,
+    bytes: &[u8],
+    origin: &str,
+    sha256: &str,
+) -> Result<Installed, UnpackError> {
+    place_deb(tree, read_deb(bytes, origin, sha256)?, origin)
 }
 
 fn place(
