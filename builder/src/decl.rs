@@ -683,6 +683,11 @@ pub struct LxcDecl {
 /// `usrmerge` (templates have a merged `/usr`).
 pub const LXC_BASE_PACKAGES: &[&str] = &["dbus", "systemd", "systemd-sysv", "usr-is-merged"];
 
+/// The package a request names: `nginx` of `nginx (>= 1.22)`.
+pub fn package_name(request: &str) -> &str {
+    request.split([' ', '(']).next().unwrap_or_default()
+}
+
 /// `debian "bookworm" mirror=… security-mirror=… updates=… security=…`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DebianBase {

@@ -189,6 +189,20 @@ fn apply_meta(
     meta
 }
 
+/// Recipe strings as a parameter list, in source order.
+fn string_list(v: &[crate::decl::Spanned<String>]) -> Value {
+    Value::List(v.iter().map(|x| Value::from(x.value.as_str())).collect())
+}
+
+/// A map of recipe strings as a parameter map.
+fn strings(m: &BTreeMap<String, crate::decl::Spanned<String>>) -> Value {
+    Value::Map(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.value.as_str())))
+            .collect(),
+    )
+}
+
 fn target_name(kind: Kind, name: &str) -> String {
     format!("{}/{name}", kind.as_str())
 }
@@ -588,13 +602,6 @@ impl Planner<'_> {
         if self.tag_sources(&names, d.span, &mut sources).is_none() {
             return;
         }
-        let strings = |m: &BTreeMap<String, crate::decl::Spanned<String>>| {
-            Value::Map(
-                m.iter()
-                    .map(|(k, v)| (k.clone(), Value::from(v.value.as_str())))
-                    .collect(),
-            )
-        };
         let params = Value::map()
             .with("name", d.name.value.as_str())
             .with("namespace", s.namespace.as_ref().map(|n| n.value.clone()))

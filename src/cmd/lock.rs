@@ -116,7 +116,7 @@ pub const LOCK_RESOLVE_FAILED: &str = "E0514";
 /// (`dnsdist (requested)`) or as unknown (`` `dnsdst` ``).
 fn package_span(l: &hlb_builder::decl::LxcDecl, message: &str) -> Option<Span> {
     l.packages.iter().find_map(|p| {
-        let name = p.value.split([' ', '(']).next().unwrap_or_default();
+        let name = hlb_builder::decl::package_name(&p.value);
         let named = message.contains(&format!("{} (requested)", p.value))
             || message.contains(&format!("{name} (requested)"))
             || message.contains(&format!("`{name}`"))

@@ -27,8 +27,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::lxc::{LockedDebError, pinned_debs, template_packages};
-use super::{Planner, diag, target_name};
-use crate::decl::{Content, Decl, Kind, LXC_BASE_PACKAGES, Lab, LxcDecl, LxcService, ProbeKind};
+use super::{Planner, diag, string_list, target_name};
+use crate::decl::{
+    Content, Decl, Kind, LXC_BASE_PACKAGES, Lab, LxcDecl, LxcService, ProbeKind, package_name,
+};
 use crate::diag::Span;
 use crate::drv::{Derivation, Value};
 use crate::interp;
@@ -192,7 +194,7 @@ impl Planner<'_> {
         let written: BTreeMap<&str, Span> = l
             .packages
             .iter()
-            .map(|p| (p.value.split([' ', '(']).next().unwrap_or_default(), p.span))
+            .map(|p| (package_name(&p.value), p.span))
             .collect();
         for (i, deb) in debs.iter().enumerate() {
             if let Some(span) = written.get(deb.name.as_str()) {
@@ -292,15 +294,7 @@ impl Planner<'_> {
                 v = v.with("group", g.value.as_str());
             }
             if !u.groups.is_empty() {
-                v = v.with(
-                    "groups",
-                    Value::List(
-                        u.groups
-                            .iter()
-                            .map(|g| Value::from(g.value.as_str()))
-                            .collect(),
-                    ),
-                );
+                v = v.with("groups", string_list(&u.groups));
             }
             if let Some(h) = &u.home {
                 v = v.with("home", h.value.as_str());
@@ -331,15 +325,7 @@ impl Planner<'_> {
                 .with("owner", a.owner.value.as_str())
                 .with("group", a.group.value.as_str());
             if !a.include.is_empty() {
-                v = v.with(
-                    "include",
-                    Value::List(
-                        a.include
-                            .iter()
-                            .map(|p| Value::from(p.value.as_str()))
-                            .collect(),
-                    ),
-                );
+                v = v.with("include", string_list(&a.include));
             }
             archives.push(v);
         }
@@ -361,15 +347,7 @@ impl Planner<'_> {
             let mut v = Value::map()
                 .with("interface", n.interface.value.as_str())
                 .with("address", n.address.value.as_str())
-                .with(
-                    "dns",
-                    Value::List(
-                        n.nameservers
-                            .iter()
-                            .map(|s| Value::from(s.value.as_str()))
-                            .collect(),
-                    ),
-                );
+                .with("dns", string_list(&n.nameservers));
             if let Some(g) = &n.gateway {
                 v = v.with("gateway", g.value.as_str());
             }

@@ -39,7 +39,7 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use super::{Planner, diag};
+use super::{Planner, diag, string_list, strings};
 use crate::decl::{Decl, PatchSource, Spanned, TalosClusterDecl, TalosRole};
 use crate::drv::{Derivation, Value};
 
@@ -67,14 +67,6 @@ pub fn node_target(cluster: &str, node: &str) -> String {
 
 fn opt(v: &Option<Spanned<String>>) -> Value {
     v.as_ref().map(|s| s.value.clone()).into()
-}
-
-fn strings(m: &BTreeMap<String, Spanned<String>>) -> Value {
-    Value::Map(
-        m.iter()
-            .map(|(k, v)| (k.clone(), Value::from(v.value.as_str())))
-            .collect(),
-    )
 }
 
 impl Planner<'_> {
@@ -133,12 +125,9 @@ impl Planner<'_> {
             node_patches.push(these);
         }
         let schematic = t.schematic.as_ref().map_or(Value::Null, |s| {
-            let list = |v: &[Spanned<String>]| {
-                Value::List(v.iter().map(|x| Value::from(x.value.as_str())).collect())
-            };
             Value::map()
-                .with("extensions", list(&s.extensions))
-                .with("extra_kernel_args", list(&s.extra_kernel_args))
+                .with("extensions", string_list(&s.extensions))
+                .with("extra_kernel_args", string_list(&s.extra_kernel_args))
         });
         let common = Value::map()
             .with("cluster", cluster)
