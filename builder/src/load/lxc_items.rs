@@ -117,20 +117,9 @@ pub(super) fn user(cx: &mut Cx, child: &KdlNode) -> Option<LxcUser> {
     }
     let mut extra = Vec::new();
     if let Some(g) = &groups {
-        // One string, names separated by spaces: `groups="adm www-data"`.
-        let mut at = 0;
-        for part in g.value.split(' ') {
-            if !part.is_empty() {
-                let span = if g.value.len() + 2 == g.span.len {
-                    Span::new(g.span.file, g.span.offset + 1 + at, part.len())
-                } else {
-                    g.span
-                };
-                let v = Spanned::new(part.to_string(), span);
-                ok &= account_name(cx, &v, "group");
-                extra.push(v);
-            }
-            at += part.len() + 1;
+        for v in words(g) {
+            ok &= account_name(cx, &v, "group");
+            extra.push(v);
         }
     }
     for p in [&home, &shell].into_iter().flatten() {
@@ -271,6 +260,27 @@ pub(super) fn file(cx: &mut Cx, child: &KdlNode) -> Option<LxcFile> {
     })
 }
 
+/// The space-separated words of a string property (`groups="adm www-data"`),
+/// each spanned where it is written when the value is written plainly
+/// (else at the whole value).
+fn words(v: &Spanned<String>) -> Vec<Spanned<String>> {
+    let plain = v.value.len() + 2 == v.span.len;
+    let mut out = Vec::new();
+    let mut at = 0;
+    for part in v.value.split(' ') {
+        if !part.is_empty() {
+            let span = if plain {
+                Span::new(v.span.file, v.span.offset + 1 + at, part.len())
+            } else {
+                v.span
+            };
+            out.push(Spanned::new(part.to_string(), span));
+        }
+        at += part.len() + 1;
+    }
+    out
+}
+
 /// The first argument as a reference of `role` (a literal name); `what`
 /// and `example` for the message when it is missing.
 pub(super) fn ref_arg(
@@ -313,32 +323,23 @@ pub(super) fn unpack(cx: &mut Cx, child: &KdlNode) -> Option<LxcArchive> {
     let mut ok = template_path(cx, &to, "a directory");
     let mut paths = Vec::new();
     if let Some(inc) = &include {
-        let mut at = 0;
-        for part in inc.value.split(' ') {
-            if !part.is_empty() {
-                let pspan = if inc.value.len() + 2 == inc.span.len {
-                    Span::new(inc.span.file, inc.span.offset + 1 + at, part.len())
-                } else {
-                    inc.span
-                };
-                let clean = !part.starts_with('/')
-                    && part.split('/').all(|x| !matches!(x, "" | "." | ".."));
-                if !clean {
-                    bad(
-                        cx,
-                        codes::BAD_DESTINATION,
-                        pspan,
-                        "not a path in the archive",
-                        (
-                            format!("`{part}` is not a clean relative path"),
-                            Some("name members as the archive lists them after `strip-components`, like `traefik` or `bin/tool`".into()),
-                        ),
-                    );
-                    ok = false;
-                }
-                paths.push(Spanned::new(part.to_string(), pspan));
+        for part in words(inc) {
+            let clean =
+                !part.starts_with('/') && part.split('/').all(|x| !matches!(x, "" | "." | ".."));
+            if !clean {
+                bad(
+                    cx,
+                    codes::BAD_DESTINATION,
+                    part.span,
+                    "not a path in the archive",
+                    (
+                        format!("`{}` is not a clean relative path", part.value),
+                        Some("name members as the archive lists them after `strip-components`, like `traefik` or `bin/tool`".into()),
+                    ),
+                );
+                ok = false;
             }
-            at += part.len() + 1;
+            paths.push(part);
         }
     }
     let (owner, group) = owners?;
