@@ -84,7 +84,7 @@ fn report_failures(
             }
         };
         let message = f.error.to_string();
-        let span = package_span(container, &message).unwrap_or(container.debian.span);
+        let span = package_span(container, &f.error).unwrap_or(container.debian.span);
         diags.push(
             Diagnostic::new(
                 LOCK_RESOLVE_FAILED,
@@ -112,17 +112,18 @@ fn report_failures(
 /// A container's package could not be resolved.
 pub const LOCK_RESOLVE_FAILED: &str = "E0514";
 
-/// The package the recipe wrote that a resolver error names as requested
-/// (`dnsdist (requested)`) or as unknown (`` `dnsdst` ``).
-fn package_span(l: &hlb_builder::decl::LxcDecl, message: &str) -> Option<Span> {
-    l.packages.iter().find_map(|p| {
-        let name = hlb_builder::decl::package_name(&p.value);
-        let named = message.contains(&format!("{} (requested)", p.value))
-            || message.contains(&format!("{name} (requested)"))
-            || message.contains(&format!("`{name}`"))
-            || message.contains(&format!("{name}:"));
-        named.then_some(p.span)
-    })
+/// The first package the recipe wrote that the resolver names at the root
+/// of a failed chain of dependencies.
+fn package_span(l: &hlb_builder::decl::LxcDecl, error: &hlb_fetch::FetchError) -> Option<Span> {
+    let failed = hlb_fetch::DebianError::from_fetch_error(error)?.failed_requests();
+    let failed: Vec<&str> = failed
+        .into_iter()
+        .map(hlb_builder::decl::package_name)
+        .collect();
+    l.packages
+        .iter()
+        .find(|p| failed.contains(&hlb_builder::decl::package_name(&p.value)))
+        .map(|p| p.span)
 }
 
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {

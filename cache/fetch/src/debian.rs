@@ -169,6 +169,27 @@ impl DebianError {
         }
     }
 
+    /// The requested packages (as the request wrote them, `dnsdist` or
+    /// `dnsdist (>= 1.7)`) at the root of each chain that failed to
+    /// resolve: which of its packages a recipe should be told about.
+    pub fn failed_requests(&self) -> Vec<&str> {
+        let DebianError::Resolve(e) = self else {
+            return Vec::new();
+        };
+        let chains: Vec<&Vec<String>> = match e {
+            ResolveError::Unsatisfiable(problems) => problems.iter().map(|p| &p.chain).collect(),
+            ResolveError::Conflicts(conflicts) => {
+                conflicts.iter().flat_map(|c| c.chains.iter()).collect()
+            }
+        };
+        let mut roots: Vec<&str> = chains
+            .into_iter()
+            .filter_map(|chain| chain.first()?.strip_suffix(" (requested)"))
+            .collect();
+        roots.dedup();
+        roots
+    }
+
     fn into_fetch(self, key: &str) -> FetchError {
         FetchError::Io {
             op: "cannot lock Debian packages for",
@@ -495,6 +516,39 @@ fn source_keyring(source: &AptSource) -> Result<Keyring, DebianError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failed_requests_are_the_roots_of_failed_chains() {
+        use hlb_debian::resolve::{Conflict, Problem};
+        let chain = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let unsat = DebianError::Resolve(ResolveError::Unsatisfiable(vec![
+            Problem {
+                chain: chain(&["dnsdist (>= 99) (requested)"]),
+                details: vec![],
+            },
+            Problem {
+                chain: chain(&["passwd (priority required)", "passwd depends on libfoo"]),
+                details: vec![],
+            },
+        ]));
+        assert_eq!(unsat.failed_requests(), ["dnsdist (>= 99)"]);
+        let clash = DebianError::Resolve(ResolveError::Conflicts(vec![Conflict {
+            package: "postfix 3.7".into(),
+            field: "Conflicts",
+            relation: "mail-transport-agent".into(),
+            other: "exim4-daemon-light 4.96".into(),
+            chains: [
+                chain(&["postfix (requested)"]),
+                chain(&["exim4-daemon-light (requested)"]),
+            ],
+        }]));
+        assert_eq!(clash.failed_requests(), ["postfix", "exim4-daemon-light"]);
+        let e = DebianError::Request {
+            key: "k".into(),
+            reason: "r".into(),
+        };
+        assert!(e.failed_requests().is_empty());
+    }
 
     #[test]
     fn requests_are_checked() {
