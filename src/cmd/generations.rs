@@ -283,6 +283,16 @@ fn files(root: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
+/// A unified diff of two texts, with three lines of context, headed
+/// `a/LABEL` and `b/LABEL`.
+pub(super) fn unified_diff(a: &str, b: &str, label: &str) -> String {
+    similar::TextDiff::from_lines(a, b)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{label}"), &format!("b/{label}"))
+        .to_string()
+}
+
 fn text_diff(a: &Path, b: &Path, name: &str) -> Vec<String> {
     let (fa, fb) = (files(a), files(b));
     let rels: BTreeSet<&String> = fa
@@ -309,13 +319,11 @@ fn text_diff(a: &Path, b: &Path, name: &str) -> Vec<String> {
         };
         match (std::str::from_utf8(&x), std::str::from_utf8(&y)) {
             (Ok(tx), Ok(ty)) if !tx.contains('\0') && !ty.contains('\0') => {
-                let diff = similar::TextDiff::from_lines(tx, ty);
-                let text = diff
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{label}"), &format!("b/{label}"))
-                    .to_string();
-                lines.extend(text.lines().map(|l| format!("           {l}")));
+                lines.extend(
+                    unified_diff(tx, ty, &label)
+                        .lines()
+                        .map(|l| format!("           {l}")),
+                );
             }
             _ => lines.push(format!(
                 "           binary {label} differs ({} → {} bytes)",

@@ -134,12 +134,7 @@ pub fn lines(a: &Path, b: &Path, name: &str) -> Vec<String> {
         match (text(&ca), text(&cb)) {
             (Some(tx), Some(ty)) if tx != ty => {
                 out.push(format!("~ /{p}"));
-                let diff = similar::TextDiff::from_lines(&tx, &ty);
-                let unified = diff
-                    .unified_diff()
-                    .context_radius(3)
-                    .header(&format!("a/{label}"), &format!("b/{label}"))
-                    .to_string();
+                let unified = super::generations::unified_diff(&tx, &ty, &label);
                 out.extend(unified.lines().map(|l| format!("  {l}")));
             }
             _ => out.push(format!("~ /{p} ({} → {})", describe(x), describe(y))),
