@@ -26,7 +26,7 @@ use hlb_cache::generation::{Artifact, Generation};
 use serde_json::json;
 
 use crate::decl::{
-    Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl, SealedSecretDecl,
+    Body, Content, Decl, FetchDecl, FileDecl, Kind, Lab, ManifestDecl, RefRole, SealedSecretDecl,
 };
 
 mod container;
@@ -251,32 +251,22 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
     }
     let mut used_fetches = BTreeSet::new();
     for d in &lab.decls {
+        // Whatever takes a download as an input (`fetch=`, `unpack`).
+        used_fetches.extend(
+            d.body
+                .refs()
+                .into_iter()
+                .filter(|(role, _)| matches!(role, RefRole::Fetch | RefRole::Unpack))
+                .map(|(_, r)| r.name.clone()),
+        );
         match &d.body {
-            Body::File(f) => {
-                if let Content::Fetch(r) = &f.content {
-                    used_fetches.insert(r.name.clone());
-                }
-                p.file(d, f);
-            }
-            Body::Manifest(m) => {
-                if let Content::Fetch(r) = &m.content {
-                    used_fetches.insert(r.name.clone());
-                }
-                p.manifest(d, m);
-            }
+            Body::File(f) => p.file(d, f),
+            Body::Manifest(m) => p.manifest(d, m),
             Body::SealedSecret(s) => p.sealed_secret(d, s),
             Body::TalosCluster(t) => {
                 let _ = p.talos_cluster(d, t);
             }
-            Body::Lxc(l) => {
-                used_fetches.extend(l.archives.iter().map(|a| a.fetch.name.clone()));
-                used_fetches.extend(
-                    l.files
-                        .iter()
-                        .filter_map(|f| f.content.fetch().map(|r| r.name.clone())),
-                );
-                p.lxc(d, l);
-            }
+            Body::Lxc(l) => p.lxc(d, l),
             // Targets are not artifacts; a secret is an input of what uses it.
             Body::Cluster(_) | Body::Host(_) | Body::Secret(_) | Body::Fetch(_) => {}
         }
