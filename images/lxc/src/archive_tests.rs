@@ -6,7 +6,7 @@ use std::io::Write;
 
 use hlb_cache::archive::ArchiveOptions;
 
-use crate::assemble_tests::{Item, base_passwd, build, content, deb};
+use crate::assemble_tests::{Item, base_passwd, build, content, deb, located};
 use crate::spec::{ActivationFileSpec, ArchiveSpec, ContainerSpec, FileSpec, UserSpec};
 use crate::tree::NodeKind;
 use crate::{AssembleError, Rootfs};
@@ -140,12 +140,6 @@ fn under(fs: &Rootfs, dir: &str) -> Vec<String> {
             format!("{kind} {:04o} {}:{} {p}{extra}", n.mode, n.uid, n.gid)
         })
         .collect()
-}
-
-/// The error's location and message.
-fn located(e: AssembleError) -> (String, String) {
-    let at = e.location().map(str::to_owned).unwrap_or_default();
-    (at, e.to_string())
 }
 
 #[test]

@@ -118,6 +118,12 @@ pub(crate) fn build(
     assemble(&inputs, spec)
 }
 
+/// An assembly error's location (its params path, or empty) and message.
+pub(crate) fn located(e: crate::AssembleError) -> (String, String) {
+    let at = e.location().map(str::to_owned).unwrap_or_default();
+    (at, e.to_string())
+}
+
 pub(crate) fn content(fs: &crate::Rootfs, path: &str) -> String {
     match &fs
         .node(path)

@@ -9,11 +9,7 @@ use crate::tree::NodeKind;
 use crate::{AssembleError, DebInput, Rootfs, assemble};
 
 fn located(r: Result<Rootfs, AssembleError>) -> (String, String) {
-    let e = r.expect_err("refused");
-    (
-        e.location().map(str::to_owned).unwrap_or_default(),
-        e.to_string(),
-    )
+    crate::assemble_tests::located(r.expect_err("refused"))
 }
 
 fn files(list: Vec<FileSpec>) -> ContainerSpec {
