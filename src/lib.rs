@@ -3,12 +3,15 @@
 //! operator's identity. Everything else of the command line lives in the
 //! binary.
 
+pub mod fetch_compiler;
 pub mod secrets;
 
 use std::sync::Arc;
 
 use hlb_builder::sched::Registry;
-use hlb_fetch::{FetchCompiler, Fetcher};
+use hlb_fetch::Fetcher;
+
+use crate::fetch_compiler::FetchCompiler;
 
 /// Every compiler hlb has, the fetcher's downloads included.
 pub fn registry(fetcher: Arc<Fetcher>) -> Registry {

@@ -97,7 +97,7 @@ fn layers_point_downwards() {
         ),
         ("hlb-builder", &["hlb-images", "hlb-fetch", "hlb"]),
         ("hlb-images", &["hlb-fetch", "hlb"]),
-        ("hlb-fetch", &["hlb-images", "hlb"]),
+        ("hlb-fetch", &["hlb-builder", "hlb-images", "hlb"]),
     ];
     for (krate, forbidden) in rules {
         let deps = closure(&edges, krate);

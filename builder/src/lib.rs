@@ -7,8 +7,10 @@ pub mod graph;
 pub mod interp;
 pub mod io;
 pub mod load;
-pub mod lock;
 pub mod plan;
 pub mod sched;
 pub use compile::{BuildCx, BuildError, Compiler, NoSecrets, SecretSource};
 pub use drv::{Derivation, DrvId, FixedHash, Value};
+/// The lock file format lives with the store (`hlb-fetch` fills it, the
+/// planner reads it); re-exported here where the planner's users look.
+pub use hlb_cache::lock;

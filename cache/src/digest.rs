@@ -91,3 +91,59 @@ mod tests {
         assert!(Digest::from_hex(&"g".repeat(64)).is_err());
     }
 }
+
+/// The pinned hash of a fixed-output derivation.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct FixedHash {
+    /// `sha256` or `blake3`.
+    pub algorithm: String,
+    /// Raw digest bytes.
+    #[serde(with = "hex_bytes")]
+    pub bytes: Vec<u8>,
+}
+
+impl FixedHash {
+    /// `sha256:<hex>` / `blake3:<hex>`, the form recipes and the lock use.
+    pub fn parse(s: &str) -> Result<FixedHash, String> {
+        let (algorithm, hexpart) = s
+            .split_once(':')
+            .ok_or_else(|| format!("`{s}` is not of the form `sha256:<hex>` or `blake3:<hex>`"))?;
+        let want = match algorithm {
+            "sha256" | "blake3" => 32,
+            other => {
+                return Err(format!(
+                    "unknown hash algorithm `{other}` (use sha256 or blake3)"
+                ));
+            }
+        };
+        let bytes = hex::decode(hexpart).map_err(|_| format!("`{hexpart}` is not hex"))?;
+        if bytes.len() != want {
+            return Err(format!(
+                "a {algorithm} hash has {} hex digits, `{hexpart}` has {}",
+                want * 2,
+                hexpart.len()
+            ));
+        }
+        Ok(FixedHash {
+            algorithm: algorithm.to_string(),
+            bytes,
+        })
+    }
+}
+
+impl std::fmt::Display for FixedHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.algorithm, hex::encode(&self.bytes))
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(b))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        hex::decode(s).map_err(serde::de::Error::custom)
+    }
+}

@@ -12,6 +12,8 @@
 //!   entry; [`profile`]: numbered generations per lab and gc roots in the
 //!   state directory.
 //! - [`gc`]: mark from roots, sweep by atomic rename into trash.
+//! - [`lock`]: the `hlb.lock` file format and its staleness check (pure:
+//!   the resolvers that fill it live in `hlb-fetch`).
 //!
 //! `docs/store.md` describes the on-disk formats for administrators.
 pub mod archive;
@@ -19,12 +21,13 @@ pub mod digest;
 pub mod fsx;
 pub mod gc;
 pub mod generation;
+pub mod lock;
 pub mod names;
 pub mod profile;
 pub mod store;
 pub mod tree;
 
-pub use digest::Digest;
+pub use digest::{Digest, FixedHash};
 pub use generation::{Artifact, Generation};
 pub use profile::{GenerationRecord, Profiles};
 pub use store::{Entry, Staging, Store, StoreError};

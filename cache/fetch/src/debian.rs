@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use hlb_builder::FixedHash;
+use hlb_cache::FixedHash;
 use hlb_debian::Sha256;
 use hlb_debian::archive::{ArchiveError, FetchResult, LoadedSuite, keyring_for, load_suite};
 use hlb_debian::release::Keyring;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use hlb_builder::FixedHash;
+use hlb_cache::FixedHash;
 
 /// A source that was tried and did not deliver, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -22,7 +22,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hlb_builder::FixedHash;
+use hlb_cache::FixedHash;
 use reqwest::{StatusCode, Url};
 
 use crate::error::{FetchError, Mismatch, SourceFailure};

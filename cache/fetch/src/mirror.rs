@@ -13,7 +13,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use hlb_builder::FixedHash;
+use hlb_cache::FixedHash;
 use percent_encoding::percent_decode_str;
 use reqwest::Url;
 

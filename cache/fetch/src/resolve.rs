@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use hlb_builder::lock::{FETCH_SECTION, Lock, LockRequests, Staleness, fetch_entry};
+use hlb_cache::lock::{FETCH_SECTION, Lock, LockRequests, Staleness, fetch_entry};
 use serde_json::Value;
 
 use crate::error::FetchError;
@@ -22,7 +22,7 @@ pub trait Resolver {
     fn section(&self) -> &'static str;
     /// The entry (a JSON object) for `key`. Sections that care whether the
     /// request changed record it in the entry under
-    /// [`hlb_builder::lock::REQUEST_FIELD`].
+    /// [`hlb_cache::lock::REQUEST_FIELD`].
     fn resolve(&self, key: &str, request: &Value, fetcher: &Fetcher) -> Result<Value, FetchError>;
 }
 

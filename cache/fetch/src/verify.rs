@@ -2,7 +2,7 @@
 
 use std::io::{Seek, Write};
 
-use hlb_builder::FixedHash;
+use hlb_cache::FixedHash;
 use sha2::Digest as _;
 
 use crate::error::FetchError;

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use hlb_builder::FixedHash;
-use hlb_builder::lock::{Lock, LockRequests, Staleness};
+use hlb_cache::FixedHash;
+use hlb_cache::lock::{Lock, LockRequests, Staleness};
 use hlb_fetch::{
     DEBIAN_SECTION, DebianError, DebianResolver, FetchOptions, Fetcher, LockUpdateError, Resolver,
     update_lock,

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use hlb_builder::lock::Lock;
+use hlb_cache::lock::Lock;
 use hlb_fetch::{DEBIAN_SECTION, DebianRequest};
 use serde_json::Value;
 

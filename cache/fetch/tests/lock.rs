@@ -1,10 +1,10 @@
-//! The `hlb.lock` format (hlb_builder::lock) and `update_lock` against a
+//! The `hlb.lock` format (hlb_cache::lock) and `update_lock` against a
 //! local server.
 
 mod support;
 
-use hlb_builder::FixedHash;
-use hlb_builder::lock::{Lock, LockError, LockRequests, Staleness};
+use hlb_cache::FixedHash;
+use hlb_cache::lock::{Lock, LockError, LockRequests, Staleness};
 use hlb_fetch::{FetchResolver, LockEvent, LockUpdateError, Resolver, update_lock};
 use serde_json::json;
 use support::*;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hlb_builder::FixedHash;
+use hlb_cache::FixedHash;
 use hlb_fetch::{FetchEvent, FetchOptions, Fetcher, Mirror};
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-#[path = "../../../debian/tests/support/mod.rs"]
+#[path = "../../../../cache/debian/tests/support/mod.rs"]
 mod support;
 
 use std::path::Path;

@@ -10,8 +10,7 @@ use std::sync::Arc;
 
 use hlb_builder::{BuildCx, BuildError, Compiler};
 
-use crate::error::FetchError;
-use crate::fetcher::Fetcher;
+use hlb_fetch::{FetchError, Fetcher};
 
 /// The kind name of fetch derivations.
 pub const FETCH_KIND: &str = "fetch";

@@ -1,5 +1,6 @@
 //! The `fetch` derivation kind through the `Compiler` interface.
 
+#[path = "../cache/fetch/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
@@ -7,8 +8,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
+use hlb::fetch_compiler::FetchCompiler;
 use hlb_builder::{BuildCx, BuildError, Compiler, Derivation, FixedHash, Value};
-use hlb_fetch::FetchCompiler;
 use support::*;
 
 fn drv(url: &str, hash: FixedHash, executable: Option<bool>) -> Derivation {

@@ -54,7 +54,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::drv::FixedHash;
+use crate::digest::FixedHash;
 
 /// The lock format version this build reads and writes.
 pub const LOCK_VERSION: u64 = 1;
