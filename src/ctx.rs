@@ -262,7 +262,7 @@ impl Ctx {
             ))
         })?;
         // Talos patch problems, found before anything is built.
-        let talos = crate::talos_check::check(&lab, &plan);
+        let talos = registry.check(&lab, &plan);
         if !talos.0.is_empty() {
             let n = talos.0.len();
             self.report_diagnostics(&talos, &lab.sources);

@@ -12,9 +12,6 @@ use hlb_builder::{BuildCx, BuildError, Compiler};
 
 use hlb_fetch::{FetchError, Fetcher};
 
-/// The kind name of fetch derivations.
-pub const FETCH_KIND: &str = "fetch";
-
 /// Builds `fetch` derivations with a shared [`Fetcher`].
 pub struct FetchCompiler {
     fetcher: Arc<Fetcher>,
@@ -28,7 +25,7 @@ impl FetchCompiler {
 
 impl Compiler for FetchCompiler {
     fn kind(&self) -> &'static str {
-        FETCH_KIND
+        hlb_builder::kinds::FETCH
     }
 
     fn version(&self) -> u32 {

@@ -26,3 +26,20 @@ pub fn registry(fetcher: Arc<Fetcher>) -> Registry {
     r.register(Box::new(FetchCompiler::new(fetcher)));
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compilers hlb registers are exactly the kinds of the table, and
+    /// the table says which of them check plans.
+    #[test]
+    fn registry_matches_the_kinds_table() {
+        let fetcher = Arc::new(Fetcher::new(hlb_fetch::FetchOptions::default()).unwrap());
+        let r = registry(fetcher);
+        let registered: Vec<&str> = r.kinds().collect();
+        let mut table: Vec<&str> = hlb_builder::kinds::KINDS.iter().map(|k| k.name).collect();
+        table.sort_unstable();
+        assert_eq!(registered, table);
+    }
+}

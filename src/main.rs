@@ -6,7 +6,6 @@ mod cmd;
 mod ctx;
 mod out;
 mod report;
-mod talos_check;
 
 use std::process::ExitCode;
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use hlb_secrets::{LabKey, Plaintext};
 
+use crate::diag::Diagnostics;
 use crate::drv::{Derivation, DrvId};
 
 /// Where compilers of secret-bearing artifacts get plaintext, and how their
@@ -137,4 +138,13 @@ pub trait Compiler: Send + Sync {
     fn version(&self) -> u32;
     /// Build `cx.drv` into `cx.out`.
     fn build(&self, cx: &BuildCx<'_>) -> Result<(), BuildError>;
+    /// Problems this compiler would meet building `plan`, found before
+    /// anything is built and located in the recipes (a Talos patch that
+    /// does not apply). Runs once per plan, without an identity and without
+    /// the store: it sees the lab and the plan, nothing else. Most kinds
+    /// have nothing to check.
+    fn check(&self, lab: &crate::decl::Lab, plan: &crate::plan::Plan) -> Diagnostics {
+        let _ = (lab, plan);
+        Diagnostics::default()
+    }
 }

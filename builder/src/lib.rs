@@ -6,6 +6,7 @@ pub mod drv;
 pub mod graph;
 pub mod interp;
 pub mod io;
+pub mod kinds;
 pub mod load;
 pub mod plan;
 pub mod sched;

@@ -36,9 +36,10 @@ use crate::diag::{Diagnostic, Diagnostics, Span};
 use crate::drv::{Derivation, DrvId, Value};
 use crate::graph::Graph;
 use crate::interp;
+use crate::kinds;
 use crate::lock::{Lock, LockRequests};
 use crate::sched::{Outcome, SourceBytes};
-pub use container::{LXC_TEMPLATE_KIND, debian_request, delivered_secret_name, unit_file};
+pub use container::{debian_request, delivered_secret_name, unit_file};
 pub use lxc::{
     DEBIAN_SECTION, LockedDeb, LockedDebError, deb_drv_name, deb_fetch_derivation, locked_debs,
     pinned_debs, template_packages,
@@ -340,7 +341,7 @@ impl Planner<'_> {
     }
 
     fn fetch(&mut self, d: &Decl, f: &FetchDecl) {
-        let Some(version) = self.version("fetch", d.span) else {
+        let Some(version) = self.version(kinds::FETCH, d.span) else {
             return;
         };
         let hash = match &f.hash {
@@ -359,7 +360,7 @@ impl Planner<'_> {
             },
         };
         let drv = Derivation {
-            kind: "fetch".into(),
+            kind: kinds::FETCH.into(),
             name: d.name.value.clone(),
             builder_version: version,
             params: Value::map()
@@ -481,7 +482,7 @@ impl Planner<'_> {
     }
 
     fn file(&mut self, d: &Decl, f: &FileDecl) {
-        let Some(version) = self.version("file", d.span) else {
+        let Some(version) = self.version(kinds::FILE, d.span) else {
             return;
         };
         let mut params = Value::map();
@@ -506,7 +507,7 @@ impl Planner<'_> {
             params = params.with("secrets", secrets.clone());
         }
         let drv = Derivation {
-            kind: "file".into(),
+            kind: kinds::FILE.into(),
             name: d.name.value.clone(),
             builder_version: version,
             params,
@@ -562,7 +563,7 @@ impl Planner<'_> {
     }
 
     fn sealed_secret(&mut self, d: &Decl, s: &SealedSecretDecl) {
-        let Some(version) = self.version("sealed-secret", d.span) else {
+        let Some(version) = self.version(kinds::SEALED_SECRET, d.span) else {
             return;
         };
         let cert = match self.lab.get(&s.target.name).map(|c| &c.body) {
@@ -609,7 +610,7 @@ impl Planner<'_> {
                 ),
             );
         let drv = Derivation {
-            kind: "sealed-secret".into(),
+            kind: kinds::SEALED_SECRET.into(),
             name: d.name.value.clone(),
             builder_version: version,
             params,
@@ -623,7 +624,7 @@ impl Planner<'_> {
     }
 
     fn manifest(&mut self, d: &Decl, m: &ManifestDecl) {
-        let Some(version) = self.version("manifest", d.span) else {
+        let Some(version) = self.version(kinds::MANIFEST, d.span) else {
             return;
         };
         let mut params =
@@ -645,7 +646,7 @@ impl Planner<'_> {
             params = params.with("source_name", format!("manifest {}", d.name.value));
         }
         let drv = Derivation {
-            kind: "manifest".into(),
+            kind: kinds::MANIFEST.into(),
             name: d.name.value.clone(),
             builder_version: version,
             params,

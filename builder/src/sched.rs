@@ -50,6 +50,20 @@ impl Registry {
     pub fn kinds(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.compilers.keys().copied()
     }
+
+    /// Every registered compiler's plan check ([`Compiler::check`]), in
+    /// kind order.
+    pub fn check(
+        &self,
+        lab: &crate::decl::Lab,
+        plan: &crate::plan::Plan,
+    ) -> crate::diag::Diagnostics {
+        let mut all = crate::diag::Diagnostics::default();
+        for c in self.compilers.values() {
+            all.0.extend(c.check(lab, plan).0);
+        }
+        all
+    }
 }
 
 /// What the scheduler tells its reporter.

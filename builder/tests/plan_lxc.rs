@@ -8,9 +8,7 @@ use hlb_builder::drv::{Derivation, Value};
 use hlb_builder::io::{MemIo, RelPath};
 use hlb_builder::load::load;
 use hlb_builder::lock::Lock;
-use hlb_builder::plan::{
-    DEBIAN_SECTION, LXC_TEMPLATE_KIND, Plan, debian_request, lock_requests, plan, unit_file,
-};
+use hlb_builder::plan::{DEBIAN_SECTION, Plan, debian_request, lock_requests, plan, unit_file};
 use serde_json::{Value as Json, json};
 
 const AGE: &str =
@@ -202,7 +200,7 @@ fn the_template_derivation_follows_the_compiler_contract() {
         ]
     );
     let dns = drv(&p, "lxc/dns", "dns");
-    assert_eq!(dns.kind, LXC_TEMPLATE_KIND);
+    assert_eq!(dns.kind, hlb_builder::kinds::LXC_TEMPLATE);
     assert!(!dns.secret, "templates are public");
     insta::assert_json_snapshot!("dns_params", json(&dns.params));
     let roles: Vec<&str> = dns.inputs.keys().map(String::as_str).collect();

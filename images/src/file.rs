@@ -32,7 +32,7 @@ pub struct FileCompiler;
 
 impl Compiler for FileCompiler {
     fn kind(&self) -> &'static str {
-        "file"
+        hlb_builder::kinds::FILE
     }
 
     fn version(&self) -> u32 {

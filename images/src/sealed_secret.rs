@@ -55,7 +55,7 @@ pub struct SealedSecretCompiler;
 
 impl Compiler for SealedSecretCompiler {
     fn kind(&self) -> &'static str {
-        "sealed-secret"
+        hlb_builder::kinds::SEALED_SECRET
     }
 
     fn version(&self) -> u32 {

@@ -34,9 +34,7 @@ use crate::decl::{
 use crate::diag::Span;
 use crate::drv::{Derivation, Value};
 use crate::interp;
-
-/// The derivation kind of container templates (`hlb-lxc`'s compiler).
-pub const LXC_TEMPLATE_KIND: &str = "lxc-template";
+use crate::kinds;
 
 /// The zstd level of templates: zstd's own default, as Proxmox's vzdump and
 /// mmdebstrap use. Level 19 makes a 220 MB root filesystem 20% smaller but
@@ -153,8 +151,8 @@ fn mode_value(m: u32) -> Value {
 impl Planner<'_> {
     pub(super) fn lxc(&mut self, d: &Decl, l: &LxcDecl) {
         let (Some(version), Some(fetch_version)) = (
-            self.version(LXC_TEMPLATE_KIND, d.span),
-            self.version("fetch", d.span),
+            self.version(kinds::LXC_TEMPLATE, d.span),
+            self.version(kinds::FETCH, d.span),
         ) else {
             return;
         };
@@ -372,7 +370,7 @@ impl Planner<'_> {
             params = params.with("activation_files", Value::List(activation));
         }
         let drv = Derivation {
-            kind: LXC_TEMPLATE_KIND.into(),
+            kind: kinds::LXC_TEMPLATE.into(),
             name: name.to_string(),
             builder_version: version,
             params,
@@ -394,7 +392,7 @@ impl Planner<'_> {
         if l.secrets.is_empty() {
             return;
         }
-        let Some(version) = self.version("file", d.span) else {
+        let Some(version) = self.version(kinds::FILE, d.span) else {
             return;
         };
         for s in &l.secrets {
@@ -408,7 +406,7 @@ impl Planner<'_> {
             }
             let name = delivered_secret_name(&d.name.value, secret);
             let drv = Derivation {
-                kind: "file".into(),
+                kind: kinds::FILE.into(),
                 name: name.clone(),
                 builder_version: version,
                 // As a top-level `file … secret=` would have them.

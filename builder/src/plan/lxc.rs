@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value as Json;
 
 use crate::drv::{Derivation, DrvId, FixedHash, Value, valid_store_name};
+use crate::kinds;
 use crate::lock::{Lock, REQUEST_FIELD};
 
 /// The lock section of Debian package closures (key = container name).
@@ -164,7 +165,7 @@ pub fn deb_drv_name(name: &str, version: &str) -> Option<String> {
 /// file, as the `lxc-template` compiler's `deb:<name>` inputs require.
 pub fn deb_fetch_derivation(deb: &LockedDeb, builder_version: u32) -> Option<Derivation> {
     Some(Derivation {
-        kind: "fetch".into(),
+        kind: kinds::FETCH.into(),
         name: deb_drv_name(&deb.name, &deb.version)?,
         builder_version,
         params: Value::map()

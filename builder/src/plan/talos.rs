@@ -42,6 +42,7 @@ use serde_json::json;
 use super::{Planner, diag, string_list, strings};
 use crate::decl::{Decl, PatchSource, Spanned, TalosClusterDecl, TalosRole};
 use crate::drv::{Derivation, Value};
+use crate::kinds;
 
 /// The name of a node's machine-config derivation (and artifact).
 pub fn node_artifact(cluster: &str, node: &str) -> String {
@@ -101,8 +102,8 @@ impl Planner<'_> {
 
     pub(super) fn talos_cluster(&mut self, d: &Decl, t: &TalosClusterDecl) -> Option<()> {
         let (Some(config_version), Some(tc_version)) = (
-            self.version("talos-config", d.span),
-            self.version("talosconfig", d.span),
+            self.version(kinds::TALOS_CONFIG, d.span),
+            self.version(kinds::TALOSCONFIG, d.span),
         ) else {
             return None;
         };
@@ -195,7 +196,7 @@ impl Planner<'_> {
                 .with("patches", Value::List(roles))
                 .with("patch_names", Value::List(names));
             let drv = Derivation {
-                kind: "talos-config".into(),
+                kind: kinds::TALOS_CONFIG.into(),
                 name: node_artifact(cluster, &n.name.value),
                 builder_version: config_version,
                 params,
@@ -239,7 +240,7 @@ impl Planner<'_> {
             .with("valid_from", valid_from)
             .with("valid_seconds", ADMIN_CERT_VALID_SECONDS);
         let drv = Derivation {
-            kind: "talosconfig".into(),
+            kind: kinds::TALOSCONFIG.into(),
             name: talosconfig_artifact(cluster),
             builder_version: tc_version,
             params,

@@ -88,9 +88,6 @@ use crate::spec::{
     NetworkSpec, UserSpec,
 };
 
-/// The kind name of LXC template derivations.
-pub const LXC_TEMPLATE_KIND: &str = "lxc-template";
-
 /// Role prefix of the `.deb` inputs.
 pub const DEB_ROLE_PREFIX: &str = "deb:";
 
@@ -100,7 +97,7 @@ pub struct LxcTemplateCompiler;
 
 impl Compiler for LxcTemplateCompiler {
     fn kind(&self) -> &'static str {
-        LXC_TEMPLATE_KIND
+        hlb_builder::kinds::LXC_TEMPLATE
     }
 
     fn version(&self) -> u32 {

@@ -41,7 +41,7 @@ pub mod unpack;
 pub mod users;
 
 pub use assemble::{AssembleError, DebInput, ROOTFS_FILE, Rootfs, SBOM_FILE, assemble};
-pub use compiler::{DEB_ROLE_PREFIX, LXC_TEMPLATE_KIND, LxcTemplateCompiler};
+pub use compiler::{DEB_ROLE_PREFIX, LxcTemplateCompiler};
 pub use spec::{
     ActivationFileSpec, ArchiveSpec, ContainerSpec, FileSpec, GroupSpec, NetworkSpec, UserSpec,
 };

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use hlb_builder::{BuildCx, BuildError, Compiler, Derivation, NoSecrets, Value};
 use hlb_cache::Digest;
 use hlb_debian::resolve::{Request, ResolveOptions, ResolvedPackage, resolve};
-use hlb_lxc::{LXC_TEMPLATE_KIND, LxcTemplateCompiler, ROOTFS_FILE, SBOM_FILE};
+use hlb_lxc::{LxcTemplateCompiler, ROOTFS_FILE, SBOM_FILE};
 
 /// base-passwd (users need it) and netbase, without the essential set:
 /// a handful of packages, enough to exercise every param.
@@ -111,7 +111,7 @@ fn store(packages: &[ResolvedPackage]) -> Store {
 
 fn derivation(params: Value, inputs: &BTreeMap<String, PathBuf>) -> Derivation {
     Derivation {
-        kind: LXC_TEMPLATE_KIND.to_owned(),
+        kind: hlb_builder::kinds::LXC_TEMPLATE.to_owned(),
         name: "hello".to_owned(),
         builder_version: LxcTemplateCompiler.version(),
         params,

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use hlb_builder::{BuildCx, Compiler, Derivation, NoSecrets, Value};
-use hlb_lxc::{LXC_TEMPLATE_KIND, LxcTemplateCompiler};
+use hlb_lxc::LxcTemplateCompiler;
 
 fn params_example() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/lxc.md");
@@ -22,7 +22,7 @@ fn params_example() -> Value {
 fn the_documented_params_are_accepted() {
     let params = params_example();
     let drv = Derivation {
-        kind: LXC_TEMPLATE_KIND.to_owned(),
+        kind: hlb_builder::kinds::LXC_TEMPLATE.to_owned(),
         name: "dns".to_owned(),
         builder_version: LxcTemplateCompiler.version(),
         params,

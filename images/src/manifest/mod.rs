@@ -97,7 +97,7 @@ pub struct ManifestCompiler;
 
 impl Compiler for ManifestCompiler {
     fn kind(&self) -> &'static str {
-        "manifest"
+        hlb_builder::kinds::MANIFEST
     }
 
     fn version(&self) -> u32 {

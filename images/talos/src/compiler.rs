@@ -354,7 +354,15 @@ pub fn node_patches(contract: Contract, config: &str, s: &NodeSettings<'_>) -> V
 
 impl Compiler for TalosConfigCompiler {
     fn kind(&self) -> &'static str {
-        "talos-config"
+        hlb_builder::kinds::TALOS_CONFIG
+    }
+
+    fn check(
+        &self,
+        lab: &hlb_builder::decl::Lab,
+        plan: &hlb_builder::plan::Plan,
+    ) -> hlb_builder::diag::Diagnostics {
+        crate::check::check(lab, plan)
     }
 
     fn version(&self) -> u32 {
@@ -572,7 +580,7 @@ fn base_config(
 
 impl Compiler for TalosconfigCompiler {
     fn kind(&self) -> &'static str {
-        "talosconfig"
+        hlb_builder::kinds::TALOSCONFIG
     }
 
     fn version(&self) -> u32 {

@@ -7,9 +7,12 @@
 //! - `schematic`: Image Factory schematic ids, computed locally.
 //! - `schema`: validation against Talos's published JSON schema.
 //! - `compiler`: the `talos-config` and `talosconfig` compilers of
-//!   `talos-cluster` recipes, built from the modules above.
+//!   `talos-cluster` recipes, built from the modules above;
+//! - `check`: the `talos-config` plan check (patch and schema problems at
+//!   the recipe line, before anything is built).
 
 pub mod bundle;
+pub mod check;
 pub mod compiler;
 // `gen` is a reserved word in edition 2024: callers write `hlb_talos::r#gen`.
 pub mod r#gen;

@@ -1,13 +1,13 @@
 //! Talos patch problems as recipe errors, found at plan time.
 //!
-//! Why here: whether a `talos-cluster` patch applies (a `$patch: delete` of
-//! a missing path, a JSON patch on a multi-document config, a type
-//! mismatch) and whether the result validates against Talos's schema is
-//! decided by `hlb-talos`, which the pure core cannot call. Left to the
-//! `talos-config` compiler, the problem would surface only at build time,
-//! without a recipe position and only with an identity. So after planning,
-//! `hlb` runs the compiler's own code ([`hlb_talos::compiler::node_config`])
-//! on every node's derivation, with a **placeholder** secrets bundle.
+//! Why: whether a `talos-cluster` patch applies (a `$patch: delete` of a
+//! missing path, a JSON patch on a multi-document config, a type mismatch)
+//! and whether the result validates against Talos's schema is decided by
+//! this crate, which the planner cannot call. Left to the build, the problem
+//! would surface without a recipe position and only with an identity. So the
+//! `talos-config` compiler's plan check ([`hlb_builder::Compiler::check`])
+//! runs the compiler's own code ([`crate::compiler::node_config`]) on every
+//! node's derivation, with a **placeholder** secrets bundle.
 //!
 //! Invariants: the placeholder is public and deterministic (a fixed seed),
 //! made once per process; a bundle's structure, never its keys, decides
@@ -19,11 +19,11 @@
 
 use std::sync::OnceLock;
 
+use crate::bundle::SecretsBundle;
+use crate::compiler::{NodeProblem, Params, node_config};
 use hlb_builder::decl::{Body, Lab, PatchSource, TalosClusterDecl, TalosNode};
 use hlb_builder::diag::{Diagnostic, Diagnostics, Span};
 use hlb_builder::plan::Plan;
-use hlb_talos::bundle::SecretsBundle;
-use hlb_talos::compiler::{NodeProblem, Params, node_config};
 use rand_core::SeedableRng as _;
 
 /// A patch does not apply to a node's config.
@@ -43,10 +43,10 @@ fn placeholder() -> Option<&'static SecretsBundle> {
         .get_or_init(|| {
             let mut rng =
                 rand_chacha::ChaCha20Rng::from_seed(*b"hlb talos placeholder bundle v1\0");
-            hlb_talos::bundle::generate(
+            crate::bundle::generate(
                 &mut rng,
                 PLACEHOLDER_ISSUED_AT,
-                hlb_talos::schema::Contract::V1_14,
+                crate::schema::Contract::V1_14,
             )
             .ok()
         })
@@ -180,7 +180,7 @@ fn check_node(plan: &Plan, cluster: &str, t: &TalosClusterDecl, n: &TalosNode) -
             patch_index, error, ..
         }) => {
             let message = match &error {
-                hlb_talos::schema::SchemaError::Invalid { violations, .. } => violations
+                crate::schema::SchemaError::Invalid { violations, .. } => violations
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
