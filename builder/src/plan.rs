@@ -22,7 +22,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hlb_cache::generation::{Artifact, Generation};
+use hlb_cache::generation::contract::{
+    ClusterObject, ClusterSpec, Credentials, FileDelivery, HostSpec, SshAccess, apply_order,
+};
+use hlb_cache::generation::{Artifact, Generation, Target, TargetSpec};
 use serde_json::json;
 
 use crate::decl::{
@@ -54,12 +57,29 @@ pub type Versions<'a> = &'a dyn Fn(&str) -> Option<u32>;
 /// The generation's target for artifacts that belong to no machine.
 pub const LAB_TARGET: &str = "lab";
 
-/// One artifact as the generation will list it.
+/// One target as the generation will list it: its artifacts' derivations
+/// and the typed spec its deployer reads (`hlb_cache::generation::contract`).
 #[derive(Debug, Clone)]
-pub struct PlannedArtifact {
-    pub id: DrvId,
-    /// Delivery information for the deployer (destination path, mode, namespace, order…).
-    pub meta: BTreeMap<String, serde_json::Value>,
+pub struct PlannedTarget {
+    /// Artifact name → derivation.
+    pub artifacts: BTreeMap<String, DrvId>,
+    pub after: BTreeSet<String>,
+    pub spec: TargetSpec,
+}
+
+/// What the planner tells a target about one of its artifacts.
+pub(crate) enum Delivery {
+    /// Nothing to deliver (the `lab` target, a Talos cluster's talosconfig).
+    Keep,
+    /// A file placed on a host (or kept with a cluster).
+    File(FileDelivery),
+    /// Applied to a cluster.
+    Object(ClusterObject),
+    /// The target's whole spec comes with this artifact (a container's
+    /// template, a Talos node's config).
+    Spec(Box<TargetSpec>),
+    /// A container secret delivered at activation.
+    Secret(hlb_cache::generation::contract::SecretDelivery),
 }
 
 #[derive(Debug)]
@@ -69,8 +89,8 @@ pub struct Plan {
     /// The derivation of each declaration that has one, by declaration name.
     pub by_name: BTreeMap<String, DrvId>,
     pub sources: SourceBytes,
-    /// target → artifact name → artifact.
-    pub targets: BTreeMap<String, BTreeMap<String, PlannedArtifact>>,
+    /// Target name → its artifacts and spec.
+    pub targets: BTreeMap<String, PlannedTarget>,
     /// Where the parameters of a derivation were written, by parameter
     /// path (`files[2].owner`; `""` for the declaration itself), for
     /// derivations whose compiler reports errors at a parameter
@@ -85,7 +105,7 @@ impl Plan {
         let set: BTreeSet<DrvId> = self
             .targets
             .values()
-            .flat_map(|t| t.values().map(|a| a.id))
+            .flat_map(|t| t.artifacts.values().copied())
             .collect();
         set.into_iter().collect()
     }
@@ -113,39 +133,46 @@ impl Plan {
     pub fn target_of(&self, name: &str) -> Option<&str> {
         self.targets
             .iter()
-            .find(|(_, arts)| arts.contains_key(name))
+            .find(|(_, t)| t.artifacts.contains_key(name))
             .map(|(t, _)| t.as_str())
     }
 
     /// The generation manifest, once everything in `roots()` is built.
     pub fn generation(&self, outcome: &Outcome) -> Option<Generation> {
         let mut targets = BTreeMap::new();
-        for (target, arts) in &self.targets {
-            let mut out = BTreeMap::new();
-            for (name, a) in arts {
-                let entry = outcome.outputs.get(&a.id)?;
-                let drv = self.graph.get(&a.id)?;
-                out.insert(
+        for (target, t) in &self.targets {
+            let mut artifacts = BTreeMap::new();
+            for (name, id) in &t.artifacts {
+                let entry = outcome.outputs.get(id)?;
+                let drv = self.graph.get(id)?;
+                artifacts.insert(
                     name.clone(),
                     Artifact {
-                        id: a.id,
+                        id: *id,
                         name: drv.name.clone(),
                         kind: drv.kind.clone(),
                         // A secret artifact's stored bytes are age ciphertext,
                         // which differs between stores; its plaintext is a pure
                         // function of its derivation (whose id hashes the
                         // secrets' tags), so the id stands for its content.
-                        content: if drv.secret { a.id } else { entry.content_hash },
+                        content: if drv.secret { *id } else { entry.content_hash },
                         secret: drv.secret,
-                        meta: a.meta.clone(),
                     },
                 );
             }
-            targets.insert(target.clone(), out);
+            targets.insert(
+                target.clone(),
+                Target {
+                    artifacts,
+                    after: t.after.iter().cloned().collect(),
+                    spec: t.spec.clone(),
+                },
+            );
         }
         Some(Generation {
             lab: self.lab.clone(),
             targets,
+            v1_hash: None,
         })
     }
 }
@@ -173,21 +200,19 @@ pub fn lock_requests(lab: &Lab) -> LockRequests {
     LockRequests(sections)
 }
 
-/// Delivery meta of what the cluster applies: its default namespace and the
-/// declarations it is applied after.
-fn apply_meta(
+/// What the cluster applies: its default namespace and the declarations it
+/// is applied after.
+fn apply_object(
+    artifact: &str,
     namespace: Option<&crate::decl::Spanned<String>>,
     after: &[crate::decl::Ref],
-) -> BTreeMap<String, serde_json::Value> {
-    let mut meta = BTreeMap::new();
-    if let Some(ns) = namespace {
-        meta.insert("namespace".to_string(), json!(ns.value));
+) -> ClusterObject {
+    let after: BTreeSet<String> = after.iter().map(|r| r.name.clone()).collect();
+    ClusterObject {
+        artifact: artifact.to_string(),
+        namespace: namespace.map(|ns| ns.value.clone()),
+        after: after.into_iter().collect(),
     }
-    let after: Vec<&str> = after.iter().map(|r| r.name.as_str()).collect();
-    if !after.is_empty() {
-        meta.insert("after".to_string(), json!(after));
-    }
-    meta
 }
 
 /// Recipe strings as a parameter list, in source order.
@@ -226,7 +251,7 @@ struct Planner<'a> {
     drvs: BTreeMap<DrvId, Derivation>,
     by_name: BTreeMap<String, DrvId>,
     sources: SourceBytes,
-    targets: BTreeMap<String, BTreeMap<String, PlannedArtifact>>,
+    targets: BTreeMap<String, PlannedTarget>,
     spans: BTreeMap<DrvId, BTreeMap<String, Span>>,
     errors: Vec<Diagnostic>,
 }
@@ -278,9 +303,10 @@ pub fn plan(lab: &Lab, lock: &Lock, versions: Versions<'_>) -> Result<Plan, Diag
             && !used_fetches.contains(&d.name.value)
             && let Some(id) = p.by_name.get(&d.name.value).copied()
         {
-            p.artifact(LAB_TARGET.to_string(), &d.name.value, id, BTreeMap::new());
+            p.artifact(LAB_TARGET.to_string(), &d.name.value, id, Delivery::Keep);
         }
     }
+    p.finish_targets();
     if !p.errors.is_empty() {
         p.errors
             .sort_by_key(|d| d.span.map(|s| (s.file.0, s.offset)));
@@ -327,17 +353,93 @@ impl Planner<'_> {
         id
     }
 
-    fn artifact(
-        &mut self,
-        target: String,
-        name: &str,
-        id: DrvId,
-        meta: BTreeMap<String, serde_json::Value>,
-    ) {
-        self.targets
-            .entry(target)
-            .or_default()
-            .insert(name.to_string(), PlannedArtifact { id, meta });
+    /// List artifact `name` in `target` with what its deployer does with
+    /// it. A target's spec is made by its first artifact: from the
+    /// declaration the target is named after (`host/NAME`, `cluster/NAME`)
+    /// or from a [`Delivery::Spec`].
+    fn artifact(&mut self, target: String, name: &str, id: DrvId, delivery: Delivery) {
+        if !self.targets.contains_key(&target) {
+            let spec = match &delivery {
+                Delivery::Spec(spec) => (**spec).clone(),
+                _ => self.declared_spec(&target),
+            };
+            self.targets.insert(
+                target.clone(),
+                PlannedTarget {
+                    artifacts: BTreeMap::new(),
+                    after: BTreeSet::new(),
+                    spec,
+                },
+            );
+        }
+        let Some(t) = self.targets.get_mut(&target) else {
+            return;
+        };
+        t.artifacts.insert(name.to_string(), id);
+        match (delivery, &mut t.spec) {
+            (Delivery::File(f), TargetSpec::Host(h)) => h.files.push(f),
+            (Delivery::File(f), TargetSpec::Cluster(c)) => c.files.push(f),
+            (Delivery::Object(o), TargetSpec::Cluster(c)) => c.objects.push(o),
+            (Delivery::Secret(s), TargetSpec::Lxc(l)) => l.secrets.push(s),
+            (Delivery::Spec(spec), current) => *current = *spec,
+            // Files without a target, talosconfigs: kept, not delivered.
+            (Delivery::Keep | Delivery::File(_), _) => {}
+            (Delivery::Object(_) | Delivery::Secret(_), _) => {
+                // The loader only lets manifests target clusters and
+                // secrets belong to containers; anything else is a bug.
+                self.errors.push(Diagnostic::new(
+                    "E0599",
+                    format!("internal error: target {target} cannot receive artifact {name}"),
+                ));
+            }
+        }
+    }
+
+    /// The spec of a target named after a declaration, before any
+    /// artifact filled it.
+    fn declared_spec(&self, target: &str) -> TargetSpec {
+        let decl = |name: &str| self.lab.decls.iter().find(|d| d.name.value == name);
+        if let Some(name) = target.strip_prefix("host/")
+            && let Some(Body::Host(h)) = decl(name).map(|d| &d.body)
+        {
+            return TargetSpec::Host(HostSpec {
+                access: SshAccess {
+                    address: h.address.value.clone(),
+                    port: 22,
+                    user: "root".into(),
+                    host_key: None,
+                },
+                files: Vec::new(),
+                services: Vec::new(),
+                probes: Vec::new(),
+            });
+        }
+        if let Some(name) = target.strip_prefix("cluster/")
+            && let Some(Body::Cluster(c)) = decl(name).map(|d| &d.body)
+        {
+            return TargetSpec::Cluster(ClusterSpec {
+                api: c.api.value.clone(),
+                credentials: Credentials::Operator,
+                objects: Vec::new(),
+                files: Vec::new(),
+            });
+        }
+        TargetSpec::Lab
+    }
+
+    /// Lists in the orders the contract promises.
+    fn finish_targets(&mut self) {
+        for t in self.targets.values_mut() {
+            match &mut t.spec {
+                TargetSpec::Host(h) => h.files.sort_by(|a, b| a.path.cmp(&b.path)),
+                TargetSpec::Cluster(c) => {
+                    c.files.sort_by(|a, b| a.path.cmp(&b.path));
+                    c.objects = apply_order(std::mem::take(&mut c.objects));
+                }
+                TargetSpec::Lxc(l) => l.secrets.sort_by(|a, b| a.path.cmp(&b.path)),
+                TargetSpec::TalosNode(_) | TargetSpec::Lab => {}
+            }
+        }
     }
 
     fn fetch(&mut self, d: &Decl, f: &FetchDecl) {
@@ -521,15 +623,18 @@ impl Planner<'_> {
             .target
             .as_ref()
             .map_or(LAB_TARGET.to_string(), |t| target_name(t.kind, &t.name));
-        let mut meta = BTreeMap::new();
-        if !secrets.is_empty() {
-            meta.insert("secret".to_string(), json!(true));
-        }
-        if let Some(p) = &f.path {
-            meta.insert("path".to_string(), json!(p.value));
-        }
-        meta.insert("mode".to_string(), json!(format!("{:04o}", f.mode.value)));
-        self.artifact(target, &d.name.value, id, meta);
+        // The loader requires a path exactly when there is a target.
+        let delivery = match &f.path {
+            Some(p) => Delivery::File(FileDelivery {
+                artifact: d.name.value.clone(),
+                path: p.value.clone(),
+                mode: format!("{:04o}", f.mode.value),
+                owner: "root".into(),
+                group: "root".into(),
+            }),
+            None => Delivery::Keep,
+        };
+        self.artifact(target, &d.name.value, id, delivery);
     }
 
     /// Add source `tag:NAME` (the digest of `NAME.tag`) for each secret.
@@ -674,7 +779,7 @@ impl Planner<'_> {
             target_name(target.kind, &target.name),
             &d.name.value,
             id,
-            apply_meta(namespace, after),
+            Delivery::Object(apply_object(&d.name.value, namespace, after)),
         );
     }
 }

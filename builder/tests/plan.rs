@@ -86,7 +86,7 @@ fn drv<'p>(p: &'p Plan, name: &str) -> &'p Derivation {
 }
 
 fn meta(p: &Plan, target: &str, name: &str) -> serde_json::Value {
-    json!(p.targets[target][name].meta)
+    p.targets[target].spec.delivery(name).unwrap_or(json!({}))
 }
 
 fn digest(text: &str) -> Digest {
@@ -131,7 +131,7 @@ fn a_file_whose_content_is_a_secret() {
     assert!(d.inputs.is_empty());
     assert_eq!(
         meta(&p, "host/gitea", "db-password"),
-        json!({"path": "/etc/gitea/db-password", "mode": "0600", "secret": true})
+        json!({"artifact": "db-password", "path": "/etc/gitea/db-password", "mode": "0600", "owner": "root", "group": "root"})
     );
     // The tag's bytes are what the scheduler hands the compiler.
     let t = digest(&tag("db-password", 1));
@@ -163,12 +163,12 @@ fn an_interpolated_file_that_uses_a_secret() {
     );
     assert_eq!(
         meta(&p, "host/gitea", "app.ini"),
-        json!({"path": "/etc/gitea/app.ini", "mode": "0600", "secret": true})
+        json!({"artifact": "app.ini", "path": "/etc/gitea/app.ini", "mode": "0600", "owner": "root", "group": "root"})
     );
     // A written mode wins over the secret default.
     assert_eq!(
         meta(&p, "host/gitea", "app-640.ini"),
-        json!({"path": "/etc/gitea/app-640.ini", "mode": "0640", "secret": true})
+        json!({"artifact": "app-640.ini", "path": "/etc/gitea/app-640.ini", "mode": "0640", "owner": "root", "group": "root"})
     );
 }
 
@@ -216,13 +216,16 @@ fn a_sealed_secret() {
     assert!(d.inputs.is_empty());
     assert_eq!(
         meta(&p, "cluster/home", "cloudflare-api-token"),
-        json!({"namespace": "cert-manager", "after": ["ns"]})
+        json!({"artifact": "cloudflare-api-token", "namespace": "cert-manager", "after": ["ns"]})
     );
     let any = drv(&p, "anywhere");
     assert_eq!(any.params.get("namespace"), Some(&Value::Null));
     assert_eq!(any.params.get("scope"), Some(&"cluster-wide".into()));
     assert_eq!(any.params.get("type"), Some(&"Opaque".into()));
-    assert_eq!(meta(&p, "cluster/home", "anywhere"), json!({}));
+    assert_eq!(
+        meta(&p, "cluster/home", "anywhere"),
+        json!({"artifact": "anywhere", "namespace": null, "after": []})
+    );
 }
 
 #[test]

@@ -119,7 +119,7 @@ fn planned(i: &Inputs) -> (Lab, Plan) {
 }
 
 fn drv<'p>(p: &'p Plan, target: &str, artifact: &str) -> &'p Derivation {
-    let id = p.targets[target][artifact].id;
+    let id = p.targets[target].artifacts[artifact];
     p.graph.get(&id).unwrap()
 }
 
@@ -189,7 +189,7 @@ fn the_template_derivation_follows_the_compiler_contract() {
     let targets: Vec<(&str, Vec<&str>)> = p
         .targets
         .iter()
-        .map(|(t, a)| (t.as_str(), a.keys().map(String::as_str).collect()))
+        .map(|(t, a)| (t.as_str(), a.artifacts.keys().map(String::as_str).collect()))
         .collect();
     assert_eq!(
         targets,
@@ -270,12 +270,15 @@ fn the_template_derivation_follows_the_compiler_contract() {
     assert!(secret.secret);
     assert_eq!(secret.kind, "file");
     assert!(secret.sources.contains_key("tag:db-password"));
-    let meta = &p.targets["lxc/hello"]["hello-secret-db-password"].meta;
+    let meta = p.targets["lxc/hello"]
+        .spec
+        .delivery("hello-secret-db-password")
+        .unwrap();
     assert_eq!(meta["path"], "/run/secrets/db-password");
     assert_eq!(meta["mode"], "0400");
-    assert_eq!(meta["deliver"], "activation");
+    assert_eq!(meta["secret"], "db-password");
 
-    let meta = &p.targets["lxc/dns"]["dns"].meta;
+    let meta = p.targets["lxc/dns"].spec.delivery("dns").unwrap();
     assert_eq!(
         meta["probes"],
         json!([{"type": "dns", "port": 53, "name": "dns.home.example.org"}])
@@ -317,7 +320,7 @@ fn compiler_errors_point_at_the_recipe() {
 #[test]
 fn ids_move_with_what_the_template_is_made_of() {
     let (_, base) = planned(&inputs());
-    let id = |p: &Plan, c: &str| p.targets[&format!("lxc/{c}")][c].id;
+    let id = |p: &Plan, c: &str| p.targets[&format!("lxc/{c}")].artifacts[c];
     // Moving lines and comments changes nothing (spans are not hashed).
     let mut moved = inputs();
     moved.lab = format!("// a comment\n\n{}", moved.lab);
@@ -340,7 +343,7 @@ fn ids_move_with_what_the_template_is_made_of() {
     secret.tag = 2;
     let (_, p) = planned(&secret);
     assert_eq!(id(&p, "hello"), id(&base, "hello"));
-    let s = |p: &Plan| p.targets["lxc/hello"]["hello-secret-db-password"].id;
+    let s = |p: &Plan| p.targets["lxc/hello"].artifacts["hello-secret-db-password"];
     assert_ne!(s(&p), s(&base));
 }
 

@@ -85,7 +85,7 @@ fn planned(i: &Inputs) -> Plan {
 }
 
 fn drv<'p>(p: &'p Plan, target: &str, artifact: &str) -> &'p Derivation {
-    let id = p.targets[target][artifact].id;
+    let id = p.targets[target].artifacts[artifact];
     p.graph.get(&id).unwrap()
 }
 
@@ -110,15 +110,27 @@ fn one_secret_config_per_node_and_a_talosconfig() {
     let targets: Vec<(&str, Vec<&str>)> = p
         .targets
         .iter()
-        .map(|(t, a)| (t.as_str(), a.keys().map(String::as_str).collect()))
+        .map(|(t, a)| (t.as_str(), a.artifacts.keys().map(String::as_str).collect()))
         .collect();
     assert_eq!(
         targets,
         vec![
-            ("talos/home", vec!["home-talosconfig"]),
+            (
+                "talos/home",
+                vec!["home-secrets-bundle", "home-talosconfig"]
+            ),
             ("talos/home/cp1", vec!["home-cp1"]),
             ("talos/home/w1", vec!["home-w1"]),
         ]
+    );
+    // The bundle rides in the store as a secret file, so a deploy can mint
+    // admin certificates from the store alone.
+    let bundle = drv(&p, "talos/home", "home-secrets-bundle");
+    assert_eq!((bundle.kind.as_str(), bundle.secret), ("file", true));
+    assert!(
+        bundle.sources.contains_key("tag:talos-home"),
+        "{:?}",
+        bundle.sources
     );
     let cp1 = drv(&p, "talos/home/cp1", "home-cp1");
     assert_eq!(cp1.kind, "talos-config");
@@ -198,10 +210,14 @@ fn one_secret_config_per_node_and_a_talosconfig() {
         "inline patches are interpolated and hashed like files"
     );
     assert!(p.sources.contains_key(&w1.sources["patch:1"]));
-    let meta = &p.targets["talos/home/w1"]["home-w1"].meta;
+    let meta = p.targets["talos/home/w1"].spec.delivery("home-w1").unwrap();
     assert_eq!(meta["address"], json!("10.0.0.12"));
     assert_eq!(meta["role"], json!("worker"));
-    assert_eq!(meta["secret"], json!(true));
+    assert_eq!(meta["config"], json!("home-w1"));
+    assert_eq!(
+        meta["credentials"],
+        json!({"type": "talos-bundle", "target": "talos/home", "bundle": "home-secrets-bundle"})
+    );
 
     let tc = drv(&p, "talos/home", "home-talosconfig");
     assert_eq!(tc.kind, "talosconfig");
@@ -223,19 +239,19 @@ fn one_secret_config_per_node_and_a_talosconfig() {
     );
     assert_eq!(
         p.by_name["home"],
-        p.targets["talos/home"]["home-talosconfig"].id
+        p.targets["talos/home"].artifacts["home-talosconfig"]
     );
     assert_eq!(
         p.by_name["home-cp1"],
-        p.targets["talos/home/cp1"]["home-cp1"].id
+        p.targets["talos/home/cp1"].artifacts["home-cp1"]
     );
 }
 
 fn ids(p: &Plan) -> [hlb_builder::DrvId; 3] {
     [
-        p.targets["talos/home/cp1"]["home-cp1"].id,
-        p.targets["talos/home/w1"]["home-w1"].id,
-        p.targets["talos/home"]["home-talosconfig"].id,
+        p.targets["talos/home/cp1"].artifacts["home-cp1"],
+        p.targets["talos/home/w1"].artifacts["home-w1"],
+        p.targets["talos/home"].artifacts["home-talosconfig"],
     ]
 }
 

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hlb_builder::graph::Graph;
-use hlb_builder::sched::{self, Event, Options, Registry, Reporter};
+use hlb_builder::sched::{
+    self, BuildStore, Event, FixedClock, MemoryStore, Options, Registry, Reporter,
+};
 use hlb_builder::{BuildCx, BuildError, Compiler, Derivation, DrvId, Value};
 use hlb_cache::store::Store;
 
@@ -100,14 +102,86 @@ fn random_graph(rng: &mut Rng, n: usize, fail_pct: u64) -> (Graph, Vec<DrvId>, B
     (Graph::new(drvs).unwrap(), ids, failing)
 }
 
+/// The scheduler's I/O is a trait: the same model check runs against the
+/// real store and the in-memory one.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Disk,
+    Memory,
+}
+
+fn open(backend: Backend, dir: &std::path::Path) -> Box<dyn BuildStore> {
+    match backend {
+        Backend::Disk => Box::new(Store::open(&dir.join("store")).unwrap()),
+        Backend::Memory => Box::new(MemoryStore::new(dir)),
+    }
+}
+
 #[test]
 fn matches_the_model_on_random_graphs() {
+    model_check(Backend::Disk);
+}
+
+#[test]
+fn matches_the_model_in_memory() {
+    model_check(Backend::Memory);
+}
+
+/// Events carry the fixed clock's durations: a run is timed through
+/// `Options::clock` only.
+#[test]
+fn build_times_come_from_the_clock() {
+    let mut rng = Rng(7);
+    let (graph, ids, _) = random_graph(&mut rng, 6, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let store = MemoryStore::new(dir.path());
+    let mut reg = Registry::new();
+    reg.register(Box::new(Concat {
+        builds: Mutex::new(Vec::new()),
+        running: AtomicUsize::new(0),
+        max_running: AtomicUsize::new(0),
+    }));
+    let reporter = Collect(Mutex::new(Vec::new()));
+    let opts = Options {
+        jobs: 2,
+        clock: std::sync::Arc::new(FixedClock),
+        ..Options::default()
+    };
+    let out = sched::build(
+        &store,
+        &graph,
+        &ids,
+        &Default::default(),
+        &reg,
+        &reporter,
+        &opts,
+    )
+    .unwrap();
+    assert!(out.ok());
+    assert_eq!(store.entries().len(), graph.closure(&ids).len());
+    assert_eq!(store.locks_held(), 0);
+    let built: Vec<_> = reporter
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Built { elapsed, .. } => Some(*elapsed),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(built.len(), store.entries().len());
+    assert!(built.iter().all(|d| d.is_zero()));
+}
+
+fn model_check(backend: Backend) {
     for seed in 1..=40u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let n = 5 + rng.below(30) as usize;
         let (graph, ids, failing) = random_graph(&mut rng, n, 15);
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("store")).unwrap();
+        let store = open(backend, dir.path());
+        let store = store.as_ref();
         let concat = Concat {
             builds: Mutex::new(Vec::new()),
             running: AtomicUsize::new(0),
@@ -123,7 +197,7 @@ fn matches_the_model_on_random_graphs() {
             ..Options::default()
         };
         let out = sched::build(
-            &store,
+            store,
             &graph,
             &roots,
             &Default::default(),
@@ -219,7 +293,7 @@ fn matches_the_model_on_random_graphs() {
 
         // Second run: everything that was built is cached, nothing is rebuilt.
         let again = sched::build(
-            &store,
+            store,
             &graph,
             &roots,
             &Default::default(),

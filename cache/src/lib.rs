@@ -28,6 +28,6 @@ pub mod store;
 pub mod tree;
 
 pub use digest::{Digest, FixedHash};
-pub use generation::{Artifact, Generation};
+pub use generation::{Artifact, Generation, Target, TargetSpec};
 pub use profile::{GenerationRecord, Profiles};
 pub use store::{Entry, Staging, Store, StoreError};

@@ -5,56 +5,84 @@ use std::collections::BTreeMap;
 use std::fs;
 
 use hlb_cache::generation::GenerationError;
+use hlb_cache::generation::contract::{
+    ClusterObject, ClusterSpec, Credentials, FileDelivery, HostSpec, Probe, SshAccess, apply_order,
+};
 use hlb_cache::profile::ProfileError;
 use hlb_cache::store::{EntryMeta, Store};
-use hlb_cache::{Artifact, Digest, Generation, Profiles};
+use hlb_cache::{Artifact, Digest, Generation, Profiles, Target, TargetSpec};
 
-fn artifact(name: &str, secret: bool, meta: &[(&str, serde_json::Value)]) -> Artifact {
+fn artifact(name: &str, kind: &str, secret: bool) -> Artifact {
     Artifact {
         id: Digest::of(format!("drv:{name}").as_bytes()),
         name: name.into(),
-        kind: if secret { "secret" } else { "talos-config" }.into(),
+        kind: kind.into(),
         content: Digest::of(format!("content:{name}").as_bytes()),
         secret,
-        meta: meta
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
+    }
+}
+
+fn target(arts: &[Artifact], spec: TargetSpec) -> Target {
+    Target {
+        artifacts: arts.iter().map(|a| (a.name.clone(), a.clone())).collect(),
+        after: Vec::new(),
+        spec,
     }
 }
 
 fn sample() -> Generation {
-    let mut cp = BTreeMap::new();
-    cp.insert(
-        "machine.yaml".to_string(),
-        artifact(
-            "machine.yaml",
-            false,
-            &[
-                ("path", "/var/lib/talos/machine.yaml".into()),
-                ("mode", 0o600.into()),
-            ],
-        ),
+    let edge = target(
+        &[artifact("traefik.yaml", "file", false)],
+        TargetSpec::Host(HostSpec {
+            access: SshAccess {
+                address: "10.200.0.2".into(),
+                port: 22,
+                user: "root".into(),
+                host_key: None,
+            },
+            files: vec![FileDelivery {
+                artifact: "traefik.yaml".into(),
+                path: "/etc/traefik/traefik.yaml".into(),
+                mode: "0640".into(),
+                owner: "root".into(),
+                group: "root".into(),
+            }],
+            services: vec![],
+            probes: vec![Probe::Tcp { port: 443 }],
+        }),
     );
-    let mut web = BTreeMap::new();
-    web.insert(
-        "tls.key".to_string(),
-        artifact(
-            "tls.key",
-            true,
-            // Inserted out of order on purpose: canonical JSON sorts keys.
-            &[
-                ("path", "/run/secrets/tls.key".into()),
-                ("owner", serde_json::json!({"user": "www", "group": "www"})),
-            ],
-        ),
+    let cluster = target(
+        &[
+            artifact("namespaces", "manifest", false),
+            artifact("issuer", "manifest", false),
+        ],
+        TargetSpec::Cluster(ClusterSpec {
+            api: "https://10.200.0.10:6443".into(),
+            credentials: Credentials::Operator,
+            objects: apply_order(vec![
+                ClusterObject {
+                    artifact: "issuer".into(),
+                    namespace: None,
+                    after: vec!["namespaces".into()],
+                },
+                ClusterObject {
+                    artifact: "namespaces".into(),
+                    namespace: None,
+                    after: vec![],
+                },
+            ]),
+            files: vec![],
+        }),
     );
+    let lab = target(&[artifact("tls.key", "file", true)], TargetSpec::Lab);
     let mut targets = BTreeMap::new();
-    targets.insert("cp1".to_string(), cp);
-    targets.insert("web".to_string(), web);
+    targets.insert("host/edge".to_string(), edge);
+    targets.insert("cluster/home".to_string(), cluster);
+    targets.insert("lab".to_string(), lab);
     Generation {
         lab: "home".into(),
         targets,
+        v1_hash: None,
     }
 }
 
@@ -72,7 +100,7 @@ fn hash_is_pinned() {
     // Change it only together with GENERATION_FORMAT.
     assert_eq!(
         sample().hash().hex(),
-        "aa077074680935750c7df33647cb671e0f43ea97d319d93a77b0226b663bf4b5"
+        "7da7edd5dc3f6c0a3c1486303bada7bd2bcb94c8dec3cf9fa3e7cc0ce0b0e3c9"
     );
 }
 
@@ -83,13 +111,10 @@ fn round_trips_and_any_change_changes_the_hash() {
     assert_eq!(back, g);
     assert_eq!(back.canonical_json(), g.canonical_json());
     let mut h = g.clone();
-    h.targets
-        .get_mut("web")
-        .unwrap()
-        .get_mut("tls.key")
-        .unwrap()
-        .meta
-        .insert("mode".into(), 0o400.into());
+    let TargetSpec::Host(host) = &mut h.targets.get_mut("host/edge").unwrap().spec else {
+        panic!("host");
+    };
+    host.files[0].mode = "0600".into();
     assert_ne!(h.hash(), g.hash());
     // Pretty, reordered input parses to the same generation.
     let v: serde_json::Value = serde_json::from_slice(&g.canonical_json()).unwrap();
@@ -98,10 +123,10 @@ fn round_trips_and_any_change_changes_the_hash() {
 }
 
 #[test]
-fn from_json_checks_format_and_keys() {
+fn from_json_checks_format_keys_and_references() {
     let g = sample();
     let text = String::from_utf8(g.canonical_json()).unwrap();
-    let wrong = text.replace("hlb-generation-v1", "hlb-generation-v0");
+    let wrong = text.replace("hlb-generation-v2", "hlb-generation-v0");
     assert!(matches!(
         Generation::from_json(wrong.as_bytes()),
         Err(GenerationError::Format { .. })
@@ -111,11 +136,51 @@ fn from_json_checks_format_and_keys() {
         Generation::from_json(renamed.as_bytes()),
         Err(GenerationError::KeyMismatch { .. })
     ));
-    let float = text.replace("384", "384.5");
+    let float = text.replace("443", "443.5");
     assert!(matches!(
         Generation::from_json(float.as_bytes()),
         Err(GenerationError::Float(_))
     ));
+    let dangling = text.replace(
+        "\"artifact\":\"traefik.yaml\"",
+        "\"artifact\":\"missing.yaml\"",
+    );
+    assert!(matches!(
+        Generation::from_json(dangling.as_bytes()),
+        Err(GenerationError::UnknownArtifact { .. })
+    ));
+    let mode = text.replace("\"0640\"", "\"0980\"");
+    assert!(matches!(
+        Generation::from_json(mode.as_bytes()),
+        Err(GenerationError::Mode { .. })
+    ));
+    let unknown_kind = text.replace("\"kind\":\"host\"", "\"kind\":\"printer\"");
+    assert!(matches!(
+        Generation::from_json(unknown_kind.as_bytes()),
+        Err(GenerationError::Json(_))
+    ));
+}
+
+/// A generation recorded by hlb before the typed contract (format v1)
+/// still reads, keeps its hash, and is refused as a deploy source.
+#[test]
+fn version_1_records_still_read() {
+    let bytes = fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/generation-v1.json"
+    ))
+    .unwrap();
+    let g = Generation::from_json(&bytes).unwrap();
+    // The v1 golden hash of this record.
+    assert_eq!(
+        g.hash().hex(),
+        "aa077074680935750c7df33647cb671e0f43ea97d319d93a77b0226b663bf4b5"
+    );
+    assert_eq!(g.targets["web"].artifacts["tls.key"].kind, "secret");
+    assert!(g.targets.values().all(|t| t.spec == TargetSpec::Lab));
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert!(store.add_generation(&g).is_err());
 }
 
 #[test]
@@ -133,7 +198,7 @@ fn stored_generation_references_its_artifacts() {
     let mut ids: Vec<Digest> = g
         .targets
         .values()
-        .flat_map(|t| t.values().map(|a| a.id))
+        .flat_map(|t| t.artifacts.values().map(|a| a.id))
         .collect();
     ids.sort();
     assert_eq!(e.meta.references, ids);
@@ -143,7 +208,7 @@ fn stored_generation_references_its_artifacts() {
     assert!(store.generation(&Digest::of(b"nope")).unwrap().is_none());
 
     // As a gc root it keeps its artifacts.
-    for a in g.targets.values().flat_map(|t| t.values()) {
+    for a in g.targets.values().flat_map(|t| t.artifacts.values()) {
         let st = store.begin(&a.id, &a.name).unwrap();
         fs::write(st.out_path(), a.name.as_bytes()).unwrap();
         st.commit(EntryMeta {
@@ -165,7 +230,7 @@ fn stored_generation_references_its_artifacts() {
     .unwrap();
     let report = hlb_cache::gc::collect(&store, &[g.hash()], false).unwrap();
     assert_eq!(report.removed.len(), 1);
-    assert_eq!(store.entries().unwrap().len(), 3);
+    assert_eq!(store.entries().unwrap().len(), g.artifacts().count() + 1);
 }
 
 #[test]
@@ -236,4 +301,23 @@ fn roots_are_all_generations_and_pins() {
         p.record("../evil", &a),
         Err(ProfileError::BadName { .. })
     ));
+}
+
+/// The example in docs/store.md is a valid generation.
+#[test]
+fn the_documented_example_reads() {
+    let doc = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/store.md")).unwrap();
+    let section = &doc[doc.find("## Generations").unwrap()..];
+    let start = section.find("```json\n").unwrap() + "```json\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let g = Generation::from_json(block.as_bytes()).unwrap();
+    assert_eq!(g.targets.len(), 2);
+    assert_eq!(g.targets["host/traefik"].spec.kind(), "host");
+    assert_eq!(
+        g.targets["host/traefik"]
+            .spec
+            .delivery("traefik.yaml")
+            .unwrap()["path"],
+        "/etc/traefik/traefik.yaml"
+    );
 }

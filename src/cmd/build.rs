@@ -98,7 +98,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> Result<()> {
         .profiles()?
         .record(&plan.lab, &hash)
         .map_err(|e| anyhow!("recording generation {hash} in the profile: {e}"))?;
-    let artifacts: usize = generation.targets.values().map(|t| t.len()).sum();
+    let artifacts: usize = generation.targets.values().map(|t| t.artifacts.len()).sum();
     ctx.out.status(&format!(
         "lab {}: generation {} ({} artifacts in {} targets; {} built, {} already in the store)",
         plan.lab,

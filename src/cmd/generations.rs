@@ -1,6 +1,6 @@
 //! `hlb generations` and `hlb diff`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
@@ -126,19 +126,22 @@ pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()>
     let targets: BTreeSet<&String> = ga.targets.keys().chain(gb.targets.keys()).collect();
     let mut changes = Vec::new();
     for t in targets {
-        let empty = Default::default();
-        let (ta, tb) = (
-            ga.targets.get(t).unwrap_or(&empty),
-            gb.targets.get(t).unwrap_or(&empty),
+        let (ta, tb) = (ga.targets.get(t), gb.targets.get(t));
+        let none = BTreeMap::new();
+        let (aa, ab) = (
+            ta.map_or(&none, |t| &t.artifacts),
+            tb.map_or(&none, |t| &t.artifacts),
         );
-        let names: BTreeSet<&String> = ta.keys().chain(tb.keys()).collect();
+        let delivery = |t: Option<&hlb_cache::Target>, n: &str| t.and_then(|t| t.spec.delivery(n));
+        let names: BTreeSet<&String> = aa.keys().chain(ab.keys()).collect();
         let mut lines = Vec::new();
         for n in names {
-            let (x, y) = (ta.get(n), tb.get(n));
+            let (x, y) = (aa.get(n), ab.get(n));
+            let (dx, dy) = (delivery(ta, n), delivery(tb, n));
             let status = match (x, y) {
                 (None, Some(_)) => "added",
                 (Some(_), None) => "removed",
-                (Some(x), Some(y)) if x.content != y.content || x.meta != y.meta => "changed",
+                (Some(x), Some(y)) if x.content != y.content || dx != dy => "changed",
                 _ => continue,
             };
             changes.push(json!({"target": t, "artifact": n, "status": status}));
@@ -147,11 +150,15 @@ pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()>
                 continue;
             }
             let (x, y) = (x.expect("changed"), y.expect("changed"));
-            if x.meta != y.meta {
+            if dx != dy {
+                let show = |d: &Option<serde_json::Value>| {
+                    d.as_ref()
+                        .map_or("(not delivered)".to_string(), |d| d.to_string())
+                };
                 lines.push(format!(
                     "           delivery: {} → {}",
-                    serde_json::to_string(&x.meta).unwrap_or_default(),
-                    serde_json::to_string(&y.meta).unwrap_or_default()
+                    show(&dx),
+                    show(&dy)
                 ));
             }
             if x.secret || y.secret || x.kind == "sealed-secret" || y.kind == "sealed-secret" {

@@ -156,7 +156,7 @@ pub fn graph(ctx: &Ctx, format: GraphFormat, output: Option<&Path>) -> Result<()
     let clusters: BTreeMap<String, BTreeSet<DrvId>> = plan
         .targets
         .iter()
-        .map(|(t, arts)| (t.clone(), arts.values().map(|a| a.id).collect()))
+        .map(|(t, arts)| (t.clone(), arts.artifacts.values().copied().collect()))
         .collect();
     let dot = plan.graph.to_dot(&clusters);
     let bytes = match format {

@@ -26,6 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::json;
 
+use super::Delivery;
 use super::lxc::{LockedDebError, pinned_debs, template_packages};
 use super::{Planner, diag, string_list, target_name};
 use crate::decl::{
@@ -35,6 +36,10 @@ use crate::diag::Span;
 use crate::drv::{Derivation, Value};
 use crate::interp;
 use crate::kinds;
+use hlb_cache::generation::TargetSpec;
+use hlb_cache::generation::contract::{
+    LxcSpec, Network, Probe, Resources, SecretDelivery, Service, TemplateRef,
+};
 
 /// The zstd level of templates: zstd's own default, as Proxmox's vzdump and
 /// mmdebstrap use. Level 19 makes a 220 MB root filesystem 20% smaller but
@@ -382,7 +387,8 @@ impl Planner<'_> {
         let id = self.add(d, drv);
         self.spans.insert(id, spans);
         let target = target_name(Kind::Lxc, name);
-        self.artifact(target.clone(), name, id, template_meta(l));
+        let spec = TargetSpec::Lxc(container_spec(name, l));
+        self.artifact(target.clone(), name, id, Delivery::Spec(Box::new(spec)));
         self.delivered_secrets(d, l, &target);
     }
 
@@ -421,64 +427,65 @@ impl Planner<'_> {
             };
             let id = drv.id();
             self.drvs.insert(id, drv);
-            let meta = BTreeMap::from([
-                ("secret".to_string(), json!(true)),
-                ("deliver".to_string(), json!("activation")),
-                ("path".to_string(), json!(s.path.value)),
-                ("owner".to_string(), json!(s.owner.value)),
-                ("group".to_string(), json!(s.group.value)),
-                ("mode".to_string(), json!(format!("{:04o}", s.mode.value))),
-            ]);
-            self.artifact(target.to_string(), &name, id, meta);
+            let delivery = Delivery::Secret(SecretDelivery {
+                artifact: name.clone(),
+                secret: secret.to_string(),
+                path: s.path.value.clone(),
+                mode: format!("{:04o}", s.mode.value),
+                owner: s.owner.value.clone(),
+                group: s.group.value.clone(),
+            });
+            self.artifact(target.to_string(), &name, id, delivery);
         }
     }
 }
 
-/// What the deployer needs of a template besides its bytes: the host
-/// name, the network, the services to check (and as whom they run) and
-/// the probes, and which files of the output are what.
-fn template_meta(l: &LxcDecl) -> BTreeMap<String, serde_json::Value> {
-    let mut meta = BTreeMap::new();
-    meta.insert("hostname".into(), json!(l.hostname.value));
-    meta.insert("template".into(), json!("rootfs.tar.zst"));
-    meta.insert("sbom".into(), json!("sbom.cdx.json"));
-    meta.insert("release".into(), json!(l.debian.release.value));
-    meta.insert("architecture".into(), json!(l.debian.architecture.value));
-    if let Some(n) = &l.network {
-        let nameservers: Vec<&str> = n.nameservers.iter().map(|s| s.value.as_str()).collect();
-        meta.insert(
-            "network".into(),
-            json!({
-                "interface": n.interface.value,
-                "address": n.address.value,
-                "gateway": n.gateway.as_ref().map(|g| g.value.clone()),
-                "nameservers": nameservers,
-            }),
-        );
+/// What the deployer needs of a container besides its template's bytes:
+/// the host name, the network, the services to check (and as whom they
+/// run), the probes, and which files of the template are what. Secrets
+/// are added as their artifacts are planned; resources are the contract's
+/// defaults until recipes can set them.
+fn container_spec(artifact: &str, l: &LxcDecl) -> LxcSpec {
+    LxcSpec {
+        hostname: l.hostname.value.clone(),
+        template: TemplateRef {
+            artifact: artifact.to_string(),
+            rootfs: "rootfs.tar.zst".into(),
+            sbom: "sbom.cdx.json".into(),
+            release: l.debian.release.value.clone(),
+            architecture: l.debian.architecture.value.clone(),
+        },
+        resources: Resources::default(),
+        network: l.network.as_ref().map(|n| Network {
+            interface: n.interface.value.clone(),
+            address: n.address.value.clone(),
+            gateway: n.gateway.as_ref().map(|g| g.value.clone()),
+            nameservers: n.nameservers.iter().map(|s| s.value.clone()).collect(),
+        }),
+        services: l
+            .services
+            .iter()
+            .map(|s| Service {
+                unit: s.unit.value.clone(),
+                user: s.user.as_ref().map(|u| u.value.clone()),
+            })
+            .collect(),
+        probes: l
+            .probes
+            .iter()
+            .map(|p| match &p.kind {
+                ProbeKind::Tcp => Probe::Tcp { port: p.port },
+                ProbeKind::Http { path } => Probe::Http {
+                    port: p.port,
+                    path: path.clone(),
+                },
+                ProbeKind::Dns { name } => Probe::Dns {
+                    port: p.port,
+                    name: name.clone(),
+                },
+            })
+            .collect(),
+        secrets: Vec::new(),
+        proxmox: None,
     }
-    let services: Vec<serde_json::Value> = l
-        .services
-        .iter()
-        .map(|s| {
-            let mut v = json!({"unit": s.unit.value});
-            if let Some(u) = &s.user {
-                v["user"] = json!(u.value);
-            }
-            v
-        })
-        .collect();
-    meta.insert("services".into(), json!(services));
-    let probes: Vec<serde_json::Value> = l
-        .probes
-        .iter()
-        .map(|p| match &p.kind {
-            ProbeKind::Tcp => json!({"type": "tcp", "port": p.port}),
-            ProbeKind::Http { path } => json!({"type": "http", "port": p.port, "path": path}),
-            ProbeKind::Dns { name } => json!({"type": "dns", "port": p.port, "name": name}),
-        })
-        .collect();
-    if !probes.is_empty() {
-        meta.insert("probes".into(), json!(probes));
-    }
-    meta
 }

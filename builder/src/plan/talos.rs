@@ -31,18 +31,23 @@
 //! `CLUSTER-NODE`, also in `by_name` unless a declaration has that name.
 //!
 //! Targets: `talos/<cluster>/<node>` holds the node's machine config
-//! (artifact `CLUSTER-NODE`; meta: `address`, `role`, `hostname`),
-//! `talos/<cluster>` the talosconfig (artifact `CLUSTER-talosconfig`). An
-//! artifact is named as its derivation, as generations require.
+//! (artifact `CLUSTER-NODE`) with a `talos-node` spec (address, role,
+//! installer, and where its credentials are minted from);
+//! `talos/<cluster>` keeps the talosconfig (artifact `CLUSTER-talosconfig`)
+//! and the secrets bundle (artifact `CLUSTER-secrets-bundle`, a secret
+//! `file` of the bundle secret), from which the deployer mints short-lived
+//! admin certificates. An artifact is named as its derivation, as
+//! generations require.
 
 use std::collections::BTreeMap;
 
-use serde_json::json;
-
+use super::Delivery;
 use super::{Planner, diag, string_list, strings};
 use crate::decl::{Decl, PatchSource, Spanned, TalosClusterDecl, TalosRole};
 use crate::drv::{Derivation, Value};
 use crate::kinds;
+use hlb_cache::generation::TargetSpec;
+use hlb_cache::generation::contract::{self, Credentials, Installer, Schematic, TalosNodeSpec};
 
 /// The name of a node's machine-config derivation (and artifact).
 pub fn node_artifact(cluster: &str, node: &str) -> String {
@@ -53,6 +58,11 @@ pub fn node_artifact(cluster: &str, node: &str) -> String {
 pub fn talosconfig_artifact(cluster: &str) -> String {
     format!("{cluster}-talosconfig")
 }
+/// The name of the cluster's secrets-bundle artifact (a secret `file`).
+pub fn bundle_artifact(cluster: &str) -> String {
+    format!("{cluster}-secrets-bundle")
+}
+
 /// How long the admin certificate is valid: one year (365 days), as Talos.
 pub const ADMIN_CERT_VALID_SECONDS: i64 = 365 * 24 * 3600;
 
@@ -210,16 +220,43 @@ impl Planner<'_> {
             // (planned later: it sorts after the cluster) takes precedence.
             self.by_name.entry(drv.name.clone()).or_insert(id);
             self.drvs.insert(id, drv);
-            let mut meta = BTreeMap::new();
-            meta.insert("secret".to_string(), json!(true));
-            meta.insert("address".to_string(), json!(n.ip()));
-            meta.insert("role".to_string(), json!(n.role.value.as_str()));
-            meta.insert("hostname".to_string(), json!(n.name.value));
+            let spec = TalosNodeSpec {
+                cluster: cluster.to_string(),
+                node: n.name.value.clone(),
+                hostname: n.name.value.clone(),
+                role: match n.role.value {
+                    TalosRole::ControlPlane => contract::TalosRole::Controlplane,
+                    TalosRole::Worker => contract::TalosRole::Worker,
+                },
+                address: n.ip().to_string(),
+                config: node_artifact(cluster, &n.name.value),
+                installer: Installer {
+                    talos_version: t.talos_version.value.clone(),
+                    schematic: t.schematic.as_ref().map(|s| Schematic {
+                        extensions: s.extensions.iter().map(|e| e.value.clone()).collect(),
+                        extra_kernel_args: s
+                            .extra_kernel_args
+                            .iter()
+                            .map(|e| e.value.clone())
+                            .collect(),
+                    }),
+                    disk: n
+                        .install_disk
+                        .as_ref()
+                        .or(t.install_disk.as_ref())
+                        .map(|d| d.value.clone()),
+                },
+                kubernetes_version: t.kubernetes_version.value.clone(),
+                credentials: Credentials::TalosBundle {
+                    target: cluster_target(cluster),
+                    bundle: bundle_artifact(cluster),
+                },
+            };
             self.artifact(
                 node_target(cluster, &n.name.value),
                 &node_artifact(cluster, &n.name.value),
                 id,
-                meta,
+                Delivery::Spec(Box::new(TargetSpec::TalosNode(spec))),
             );
         }
         let ips = |filter: fn(&TalosRole) -> bool| {
@@ -250,13 +287,44 @@ impl Planner<'_> {
             secret: true,
         };
         let id = self.add(d, drv);
-        let mut meta = BTreeMap::new();
-        meta.insert("secret".to_string(), json!(true));
         self.artifact(
             cluster_target(cluster),
             &talosconfig_artifact(cluster),
             id,
-            meta,
+            Delivery::Keep,
+        );
+        self.bundle(d, cluster, secret)
+    }
+
+    /// The cluster's secrets bundle as a secret artifact of the cluster's
+    /// target, so a deploy (or a rollback, from the store alone) can mint
+    /// short-lived admin certificates without the recipes (design D14).
+    fn bundle(&mut self, d: &Decl, cluster: &str, secret: &str) -> Option<()> {
+        let version = self.version(kinds::FILE, d.span)?;
+        let mut sources = BTreeMap::new();
+        self.tag_sources(&[secret], d.span, &mut sources)?;
+        // As a top-level `file … secret=` would have it.
+        let drv = Derivation {
+            kind: kinds::FILE.into(),
+            name: bundle_artifact(cluster),
+            builder_version: version,
+            params: Value::map()
+                .with("secret_content", secret)
+                .with("interpolate", false)
+                .with("secrets", vec![secret]),
+            inputs: BTreeMap::new(),
+            sources,
+            fixed_output: None,
+            secret: true,
+        };
+        let id = drv.id();
+        self.by_name.entry(drv.name.clone()).or_insert(id);
+        self.drvs.insert(id, drv);
+        self.artifact(
+            cluster_target(cluster),
+            &bundle_artifact(cluster),
+            id,
+            Delivery::Keep,
         );
         Some(())
     }

@@ -140,8 +140,9 @@ fn check_node(plan: &Plan, cluster: &str, t: &TalosClusterDecl, n: &TalosNode) -
     let id = plan
         .targets
         .get(&node_target(cluster, node))?
-        .get(&node_artifact(cluster, node))?
-        .id;
+        .artifacts
+        .get(&node_artifact(cluster, node))
+        .copied()?;
     let drv = plan.graph.get(&id)?;
     let mut texts = Vec::with_capacity(patches.len());
     for (i, p) in patches.iter().enumerate() {

@@ -471,8 +471,12 @@ talos-cluster "home" {{
             .unwrap_or_else(|d| panic!("{}", d.render(&lab.sources, false)));
         let mut built = 0;
         for (target, arts) in &plan.targets {
-            for a in arts.values() {
-                let d = plan.graph.get(&a.id).unwrap();
+            for id in arts.artifacts.values() {
+                let d = plan.graph.get(id).unwrap();
+                // The secrets bundle is a `file` artifact (hlb-images').
+                if d.kind == hlb_builder::kinds::FILE {
+                    continue;
+                }
                 let sources: BTreeMap<String, Vec<u8>> = d
                     .sources
                     .iter()

@@ -10,13 +10,18 @@
 //!   `keep_going` no new work starts after the first failure, but builds
 //!   already running finish (and are kept: they are valid).
 //! - The scheduler never prints; it reports [`Event`]s.
+//! - It reaches the store and the clock only through [`io::BuildStore`]
+//!   and [`io::Clock`], so tests run it against an in-memory store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hlb_cache::Digest;
-use hlb_cache::store::{Entry, EntryMeta, Store};
+use hlb_cache::store::{Entry, EntryMeta};
+
+pub mod io;
+pub use io::{BuildStore, Clock, FixedClock, MemoryStore, SystemClock};
 
 use crate::compile::{BuildCx, BuildError, Compiler, NoSecrets, SecretSource};
 use crate::drv::{Derivation, DrvId};
@@ -124,6 +129,8 @@ pub struct Options {
     pub keep_going: bool,
     /// Plaintext for secret-bearing derivations.
     pub secrets: Arc<dyn SecretSource>,
+    /// Times each build (for [`Event::Built`]).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Options {
@@ -141,6 +148,7 @@ impl Default for Options {
             jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
             keep_going: false,
             secrets: Arc::new(NoSecrets),
+            clock: Arc::new(SystemClock::default()),
         }
     }
 }
@@ -186,7 +194,7 @@ struct State {
 
 /// Build `roots` and everything they need.
 pub fn build(
-    store: &Store,
+    store: &dyn BuildStore,
     graph: &Graph,
     roots: &[DrvId],
     sources: &SourceBytes,
@@ -286,7 +294,7 @@ pub fn build(
 
 #[allow(clippy::too_many_arguments)]
 fn worker(
-    store: &Store,
+    store: &dyn BuildStore,
     graph: &Graph,
     sources: &SourceBytes,
     registry: &Registry,
@@ -331,7 +339,7 @@ fn worker(
             name: drv.name.clone(),
             kind: drv.kind.clone(),
         });
-        let started = Instant::now();
+        let started = opts.clock.now();
         let result = build_one(
             store,
             id,
@@ -355,7 +363,7 @@ fn worker(
                     id,
                     name: drv.name.clone(),
                     kind: drv.kind.clone(),
-                    elapsed: started.elapsed(),
+                    elapsed: opts.clock.now().saturating_sub(started),
                 });
                 for u in users.get(&id).map(Vec::as_slice).unwrap_or_default() {
                     if let Some(n) = st.waiting.get_mut(u) {
@@ -397,7 +405,7 @@ fn worker(
 /// Build one derivation under its build lock. Returns the entry and whether
 /// this process built it (false: someone else did meanwhile).
 fn build_one(
-    store: &Store,
+    store: &dyn BuildStore,
     id: DrvId,
     drv: &Derivation,
     inputs: BTreeMap<String, std::path::PathBuf>,
