@@ -82,7 +82,7 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-impl Reporter for BuildReporter<'_> {
+impl Reporter<Event> for BuildReporter<'_> {
     fn event(&self, e: &Event) {
         if self.out.json {
             let v = match e {

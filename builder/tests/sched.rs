@@ -63,7 +63,7 @@ impl Rng {
 }
 
 struct Collect(Mutex<Vec<Event>>);
-impl Reporter for Collect {
+impl Reporter<Event> for Collect {
     fn event(&self, e: &Event) {
         self.0.lock().unwrap().push(e.clone());
     }

@@ -1,6 +1,7 @@
 //! hlb's store layer: everything that puts bytes on disk under a name.
 //!
 //! - [`digest`]: the BLAKE3 newtype every id and hash uses.
+//! - [`events`]: the one reporter trait long work reports through.
 //! - [`fsx`]: filesystem calls whose errors name the operation and path;
 //!   the only module allowed to call `std::fs` (see `clippy.toml`).
 //! - [`tree`]: the canonical `hlb-tree-v1` content hash of a file, directory
@@ -18,6 +19,7 @@
 //! `docs/store.md` describes the on-disk formats for administrators.
 pub mod archive;
 pub mod digest;
+pub mod events;
 pub mod fsx;
 pub mod gc;
 pub mod generation;

@@ -111,14 +111,53 @@ pub enum Event {
     },
 }
 
-pub trait Reporter: Send + Sync {
-    fn event(&self, event: &Event);
-}
+/// The scheduler reports through the one reporter trait of every layer.
+pub use hlb_cache::events::{Reporter, Silent};
 
-/// A reporter that drops everything (tests, benchmarks).
-pub struct Silent;
-impl Reporter for Silent {
-    fn event(&self, _: &Event) {}
+impl hlb_cache::events::Event for Event {
+    fn reason(&self) -> &'static str {
+        match self {
+            Event::Planned { .. } => "build-planned",
+            Event::Started { .. } => "build-started",
+            Event::Built { .. } => "build-done",
+            Event::Failed { .. } => "build-failed",
+            Event::Skipped { .. } => "build-skipped",
+        }
+    }
+
+    fn fields(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Event::Planned {
+                total,
+                cached,
+                to_build,
+            } => json!({"total": total, "cached": cached, "to_build": to_build}),
+            Event::Started { id, name, kind } => json!({"id": id, "name": name, "kind": kind}),
+            Event::Built {
+                id,
+                name,
+                kind,
+                elapsed,
+            } => json!({"id": id, "name": name, "kind": kind, "seconds": elapsed.as_secs_f64()}),
+            Event::Failed {
+                id,
+                name,
+                kind,
+                error,
+                at,
+            } => json!({"id": id, "name": name, "kind": kind, "error": error, "at": at}),
+            Event::Skipped {
+                id,
+                name,
+                failed_input,
+            } => json!({
+                "id": id,
+                "name": name,
+                "failed_input": failed_input.as_ref().map(|(i, n)| json!({"id": i, "name": n})),
+            }),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -199,7 +238,7 @@ pub fn build(
     roots: &[DrvId],
     sources: &SourceBytes,
     registry: &Registry,
-    reporter: &dyn Reporter,
+    reporter: &dyn Reporter<Event>,
     opts: &Options,
 ) -> Result<Outcome, hlb_cache::store::StoreError> {
     let _shared = store.lock_shared()?;
@@ -298,7 +337,7 @@ fn worker(
     graph: &Graph,
     sources: &SourceBytes,
     registry: &Registry,
-    reporter: &dyn Reporter,
+    reporter: &dyn Reporter<Event>,
     opts: &Options,
     state: &Mutex<State>,
     wake: &Condvar,

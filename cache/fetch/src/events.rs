@@ -39,13 +39,48 @@ pub enum FetchEvent {
     },
 }
 
-/// Receives [`FetchEvent`]s. Called from scheduler worker threads.
-pub trait Reporter: Send + Sync {
-    fn event(&self, event: &FetchEvent);
-}
+/// Downloads report through the one reporter trait of every layer.
+pub use hlb_cache::events::Reporter;
 
-impl<F: Fn(&FetchEvent) + Send + Sync> Reporter for F {
-    fn event(&self, event: &FetchEvent) {
-        self(event)
+impl hlb_cache::events::Event for FetchEvent {
+    fn reason(&self) -> &'static str {
+        match self {
+            FetchEvent::Started { .. } => "fetch-started",
+            FetchEvent::Progress { .. } => "fetch-progress",
+            FetchEvent::Retrying { .. } => "fetch-retrying",
+            FetchEvent::MirrorSkipped { .. } => "fetch-mirror-skipped",
+            FetchEvent::Done { .. } => "fetch-done",
+        }
+    }
+
+    fn fields(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            FetchEvent::Started { url, source } => json!({"url": url, "source": source}),
+            FetchEvent::Progress { url, bytes, total } => {
+                json!({"url": url, "bytes": bytes, "total": total})
+            }
+            FetchEvent::Retrying {
+                url,
+                source,
+                attempt,
+                delay,
+                reason,
+            } => json!({
+                "url": url,
+                "source": source,
+                "attempt": attempt,
+                "delay_seconds": delay.as_secs_f64(),
+                "reason": reason,
+            }),
+            FetchEvent::MirrorSkipped {
+                url,
+                source,
+                reason,
+            } => json!({"url": url, "source": source, "reason": reason}),
+            FetchEvent::Done { url, source, bytes } => {
+                json!({"url": url, "source": source, "bytes": bytes})
+            }
+        }
     }
 }

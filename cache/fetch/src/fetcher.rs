@@ -48,7 +48,7 @@ pub struct FetchOptions {
     /// Delay before the first retry; doubles each time, capped at 30 s.
     pub retry_backoff: Duration,
     /// Receives progress and warnings; `None` discards them.
-    pub reporter: Option<Arc<dyn Reporter>>,
+    pub reporter: Option<Arc<dyn Reporter<FetchEvent>>>,
 }
 
 impl Default for FetchOptions {
