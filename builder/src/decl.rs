@@ -671,7 +671,7 @@ pub struct LxcDecl {
     /// Downloads unpacked into the template (`unpack`), in source order.
     pub archives: Vec<LxcArchive>,
     pub services: Vec<LxcService>,
-    /// Secrets delivered at activation, never baked in (DECISIONS 6).
+    /// Secrets delivered at activation, never baked in (design D6).
     pub secrets: Vec<LxcSecret>,
     pub network: Option<LxcNetwork>,
     pub probes: Vec<LxcProbe>,
