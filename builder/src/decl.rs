@@ -8,7 +8,7 @@
 //! Spans stay attached so later stages (planner, compilers) can point their
 //! own diagnostics at the recipe text.
 //!
-//! A kind added later (talos-cluster, lxc, helm-release, …) is one more
+//! A kind added later (helm-release, …) is one more
 //! [`Kind`] variant, one more [`Body`] variant with its own struct, and one
 //! more reader in `load::kinds`.
 
