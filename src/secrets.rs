@@ -3,7 +3,7 @@
 //!
 //! Plaintext lives only in `Plaintext` buffers (zeroized on drop) while a
 //! compiler needs it; core dumps are off from the moment an identity is
-//! loaded (DECISIONS 7). Nothing here prints a value.
+//! loaded (design D7). Nothing here prints a value.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

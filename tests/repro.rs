@@ -54,7 +54,7 @@ fn example_lab_builds_identically_in_two_worlds() {
     assert_eq!(ha, hb, "generation hashes differ");
 
     // Public entries: identical bytes. Secret entries: identical plaintext
-    // (their age ciphertext is randomized: DECISIONS 1), and identical
+    // (their age ciphertext is randomized: design D1), and identical
     // metadata but for the ciphertext's hash and size.
     let names = |w: &World| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(w.store().join("entries"))

@@ -8,7 +8,7 @@
 //! Spans stay attached so later stages (planner, compilers) can point their
 //! own diagnostics at the recipe text.
 //!
-//! A kind added later (talos-cluster, lxc, helm-release, …) is one more
+//! A kind added later (helm-release, …) is one more
 //! [`Kind`] variant, one more [`Body`] variant with its own struct, and one
 //! more reader in `load::kinds`.
 
@@ -671,7 +671,7 @@ pub struct LxcDecl {
     /// Downloads unpacked into the template (`unpack`), in source order.
     pub archives: Vec<LxcArchive>,
     pub services: Vec<LxcService>,
-    /// Secrets delivered at activation, never baked in (DECISIONS 6).
+    /// Secrets delivered at activation, never baked in (design D6).
     pub secrets: Vec<LxcSecret>,
     pub network: Option<LxcNetwork>,
     pub probes: Vec<LxcProbe>,

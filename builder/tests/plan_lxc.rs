@@ -242,7 +242,7 @@ fn the_template_derivation_follows_the_compiler_contract() {
         json!([{"path": "/run/secrets/db-password", "owner": "hello", "group": "root", "mode": 0o400}])
     );
     // The compiler refuses a template whose params have a `secret` or
-    // `secrets` key anywhere (DECISIONS 6): the planner writes none.
+    // `secrets` key anywhere (design D6): the planner writes none.
     fn keys(v: &Json, out: &mut Vec<String>) {
         match v {
             Json::Object(m) => m.iter().for_each(|(k, v)| {

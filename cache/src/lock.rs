@@ -1,6 +1,6 @@
 //! The `hlb.lock` file: what `hlb lock` resolved so that `hlb build` never has to.
 //!
-//! DECISIONS 2: anything that needs the network or a moving index (a release
+//! Design D2: anything that needs the network or a moving index (a release
 //! URL's hash, a Debian package closure, a chart version) is resolved once by
 //! `hlb lock` and written here, beside the recipes. `hlb build` only reads it.
 //! This module is the file format and the staleness check; it is pure (no

@@ -1,7 +1,7 @@
 //! Profiles: the numbered history of each lab's generations, and gc roots.
 //!
 //! This is state, not build output, so it lives in the state directory
-//! (`$XDG_STATE_HOME/hlb`, DECISIONS 3) and may use the clock:
+//! (`$XDG_STATE_HOME/hlb`, design D3) and may use the clock:
 //!
 //! ```text
 //! profiles/<lab>/<n>.json   {"number": n, "generation": "<hex>", "created": <unix s>}

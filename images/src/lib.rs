@@ -17,7 +17,8 @@
 //! - [`secret`]: revealing only declared secrets, splicing them into text
 //!   in zeroizing memory.
 //!
-//! Later: talos, helm and lxc compilers join [`compilers`].
+//! The talos and lxc compilers have crates of their own (`hlb-talos`,
+//! `hlb-lxc`); the `hlb` crate registers them beside [`compilers`].
 
 mod common;
 pub mod file;

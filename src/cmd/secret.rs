@@ -3,7 +3,7 @@
 //! Every command first finishes or undoes an interrupted rekey
 //! (`hlb_secrets::recover`), so the files are always in one consistent
 //! state. Plaintext is printed only by `show`, and written to disk only as
-//! the `edit` buffer (0600, tmpfs, removed on exit: DECISIONS 7).
+//! the `edit` buffer (0600, tmpfs, removed on exit: design D7).
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};

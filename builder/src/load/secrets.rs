@@ -46,7 +46,7 @@ pub(crate) fn check(
 }
 
 /// `${secret.NAME}` in an interpolated file of an `lxc` template: refused,
-/// since a template is public (DECISIONS 6); the secret is delivered at
+/// since a template is public (design D6); the secret is delivered at
 /// activation instead.
 fn template_secret_refs(ld: &mut Loader, decls: &[Decl], files: &BTreeMap<RelPath, RecipeFile>) {
     let mut reported: BTreeSet<RelPath> = BTreeSet::new();

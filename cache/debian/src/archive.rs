@@ -211,7 +211,7 @@ pub fn decompress_index(ext: &str, bytes: &[u8]) -> std::io::Result<String> {
 /// Builds the keyring an apt source names in `Signed-By`, reading keyring
 /// files through `read` (the crate itself does no I/O). Fingerprint lists
 /// are not supported: they refer to apt's global trusted keys, which
-/// DECISIONS 9 does not let hlb read.
+/// design D9 does not let hlb read.
 pub fn keyring_for(
     signed_by: Option<&SignedBy>,
     origin: &str,

@@ -1,7 +1,7 @@
 //! The machine's apt sources: which mirrors, suites and components to
 //! resolve against, and which keyring vouches for them.
 //!
-//! hlb never names a registry host itself (DECISIONS 9): a recipe either
+//! hlb never names a registry host itself (design D9): a recipe either
 //! names its mirror or says "use the machine's apt sources", and this
 //! module reads the latter from `sources.list` and `sources.list.d/` under
 //! a directory the caller passes (normally `/etc/apt`).

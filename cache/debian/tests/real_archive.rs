@@ -1,4 +1,4 @@
-//! Real-data tests against the machine's Debian mirror (DECISIONS 9: the
+//! Real-data tests against the machine's Debian mirror (design D9: the
 //! mirror comes from the apt configuration, never from this repository).
 //!
 //! They download `InRelease` and `main/binary-amd64/Packages.xz` of the

@@ -17,7 +17,7 @@
 //!   are sorted by name, sources keep the request's suite order;
 //! - one resolver is one snapshot: a suite is loaded once per resolver and
 //!   reused for every key, so all keys of one `hlb lock` agree;
-//! - no mirror host name is written in the repository (DECISIONS 9):
+//! - no mirror host name is written in the repository (design D9):
 //!   `"mirror": "system"` takes the URI and keyring from the machine's apt
 //!   sources.
 //!

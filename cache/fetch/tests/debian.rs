@@ -1,5 +1,5 @@
 //! The `debian` lock section against the machine's real Debian mirror
-//! (DECISIONS 9: the mirror and keyring come from `/etc/apt`, never from
+//! (design D9: the mirror and keyring come from `/etc/apt`, never from
 //! this repository). Verified `Packages` indexes are kept under
 //! `target/hlb-test-cache/debian-index/` by hash; `InRelease` is always
 //! fetched. The archive moves, so assertions are about properties of the

@@ -1,6 +1,6 @@
 //! Keeping decrypted secrets out of core dumps.
 //!
-//! Why: plaintext lives only in memory (DECISIONS 7), but a crash while it
+//! Why: plaintext lives only in memory (design D7), but a crash while it
 //! is there would write that memory to a core file. The CLI holds a
 //! [`CoreDumpGuard`] for as long as any secret is decrypted: it sets the
 //! soft `RLIMIT_CORE` to 0 and puts the previous soft limit back on drop.

@@ -14,7 +14,7 @@
 //! strict `NAMESPACE/NAME`, namespace-wide `NAMESPACE`, cluster-wide empty.
 //! `spec.encryptedData` holds each value base64-encoded (standard alphabet).
 //!
-//! Determinism (DECISIONS 5): upstream draws the session key and the OAEP
+//! Determinism (design D5): upstream draws the session key and the OAEP
 //! seed from the OS. Here both come from a ChaCha20 generator seeded with
 //! `HMAC-SHA256(seal_seed, "hlb-seal-v1" 0x00 lp(modulus) lp(label)
 //! lp(key) value)` (lp = 8-byte big-endian length, then bytes), where

@@ -7,7 +7,7 @@
 //! default is empty), basic constraints `CA:TRUE`, key usage
 //! `encipherOnly`, a subject key identifier, validity ten years by
 //! default (`--key-ttl`). Unlike the controller, the validity period and
-//! the randomness are explicit inputs (DECISIONS 5): `init` passes the
+//! the randomness are explicit inputs (design D5): `init` passes the
 //! issue time it records and an OS RNG; tests pass a seeded generator.
 //!
 //! The private key is PKCS#1 PEM (`RSA PRIVATE KEY`), the form the

@@ -1,7 +1,7 @@
 //! Tags: what derivation ids see instead of a secret.
 //!
 //! Why: evaluation must compute every derivation id without an identity
-//! (DECISIONS 4), yet an id must change when a secret changes. A tag is
+//! (design D4), yet an id must change when a secret changes. A tag is
 //! `HMAC-SHA256(lab_key, message)` of the plaintext, committed beside the
 //! `.age` file as `NAME.tag`. The lab key is 32 random bytes, itself an
 //! age-encrypted secret (`lab-key.age`), so only holders of an identity can

@@ -1,4 +1,4 @@
-//! The content-addressed store (DECISIONS 1 and 3).
+//! The content-addressed store (design D1 and D3).
 //!
 //! Layout under the root:
 //!

@@ -1,4 +1,4 @@
-//! Files the deployer writes at activation (secrets, DECISIONS 6): the
+//! Files the deployer writes at activation (secrets, design D6): the
 //! template holds none of their content, only what makes the delivery
 //! work after boot.
 //!

@@ -68,7 +68,7 @@
 //! [`BuildError::Invalid`].
 //!
 //! Invariants: templates are public artifacts and carry no secrets
-//! (DECISIONS 6), so a secret derivation, or a `secret`/`secrets` key
+//! (design D6), so a secret derivation, or a `secret`/`secrets` key
 //! anywhere in the params, is refused before anything is read. Unknown
 //! keys are refused too, so a typo cannot silently drop a declaration. The
 //! output depends only on the params and the input bytes (no clock, no

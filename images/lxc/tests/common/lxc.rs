@@ -1,4 +1,4 @@
-//! Booting a built rootfs in real LXC (see `shared/notes/lxc.md`), with
+//! Booting a built rootfs in real LXC (addresses: design D18), with
 //! guards that remove every container, bridge and directory the test made,
 //! also when it panics.
 //!

@@ -16,7 +16,7 @@
 //! - certificate and key fields hold **PEM text**; the YAML form holds
 //!   base64 of that PEM (as Talos's `[]byte` fields marshal);
 //! - nothing here reads the clock or the OS RNG: generation takes the RNG
-//!   and the issue time from the caller (DECISIONS 5).
+//!   and the issue time from the caller (design D5).
 
 pub mod pki;
 mod read;

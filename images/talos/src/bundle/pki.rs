@@ -4,7 +4,7 @@
 //! service-account key with specific key types and certificate properties,
 //! and `talosctl gen config` mints an admin client certificate from the OS
 //! CA. hlb makes the same material from an explicit RNG and an explicit
-//! issue time (DECISIONS 5: no clock, no randomness in builds), so a caller
+//! issue time (design D5: no clock, no randomness in builds), so a caller
 //! that passes a seeded RNG gets the same bytes every time.
 //!
 //! Formats (what Talos writes, so Talos and kubeadm read ours):

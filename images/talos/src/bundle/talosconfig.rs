@@ -3,7 +3,7 @@
 //! Why this exists: `talosctl gen config` writes a talosconfig holding a
 //! client certificate minted from the OS CA (`O=os:admin`, EKU clientAuth,
 //! KeyUsage digitalSignature). Talos mints it with the clock and a fresh
-//! key; hlb builds are pure (DECISIONS 5), so here the validity period is an
+//! key; hlb builds are pure (design D5), so here the validity period is an
 //! explicit input and the key and serial come from a caller-given seed:
 //! the same bundle, times and seed give the same bytes.
 //!
