@@ -8,9 +8,10 @@
 //! Spans stay attached so later stages (planner, compilers) can point their
 //! own diagnostics at the recipe text.
 //!
-//! A kind added later (helm-release, …) is one more
-//! [`Kind`] variant, one more [`Body`] variant with its own struct, and one
-//! more reader in `load::kinds`.
+//! A kind added later (helm-release, …) is one more [`Kind`] variant, one
+//! more [`Body`] variant with its own struct, and one more loader module;
+//! `docs/compilers.md` ("How to add a kind") lists every place, and
+//! [`crate::kinds`] is where its artifact kinds are named.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
