@@ -116,7 +116,7 @@ fn why_depends_follows_inputs() {
 }
 
 #[test]
-fn recipe_errors_exit_1_and_change_nothing() {
+fn recipe_errors_exit_3_and_change_nothing() {
     let world = World::demo();
     let recipes = world.copy_example_lab_offline();
     let edge = std::fs::read_to_string(recipes.join("edge.kdl")).unwrap();
@@ -129,7 +129,7 @@ fn recipe_errors_exit_1_and_change_nothing() {
     )
     .unwrap();
     let o = world.run(&recipes, &["build"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     snap!("recipe_errors", transcript(&world, &o));
     assert!(
         !world.state().join("profiles").exists()
