@@ -13,6 +13,8 @@ use crate::{Failure, Result};
 /// Lists longer than this are summarized in `show`'s text (`--json` has
 /// them whole).
 const LIST_SHOWN_MAX: usize = 8;
+/// Texts longer than this (a file's contents) likewise.
+const TEXT_SHOWN_MAX: usize = 200;
 
 pub fn show(ctx: &Ctx, what: &str) -> Result<()> {
     let s = inspect::show(&ctx.env, what, &ctx.reporter())?;
@@ -90,9 +92,15 @@ fn show_json(s: &Shown) -> Value {
 }
 
 /// Parameters for people: a long list (a container's packages, which its
-/// inputs already name) becomes a count and its first few names.
+/// inputs already name) becomes a count and its first few names; a long
+/// text (a file the template holds) its size.
 fn summarize(v: &Value) -> Value {
     match v {
+        Value::String(text) if text.len() > TEXT_SHOWN_MAX => Value::String(format!(
+            "<{} bytes, {} lines; `--json` shows it>",
+            text.len(),
+            text.lines().count()
+        )),
         Value::Array(items) if items.len() > LIST_SHOWN_MAX => {
             let names: Vec<&str> = items
                 .iter()

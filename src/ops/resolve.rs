@@ -1,7 +1,8 @@
 //! Names people pass back: every name hlb prints resolves to a derivation.
 //!
 //! In order: a declaration name, a derivation name (`deb-libc6_2.36-9+deb12u14`,
-//! which `build` and `show` print for derivations no declaration names), an
+//! which `build` and `show` print for derivations no declaration names), a
+//! package's derivation name without its version (`deb-libc6`), an
 //! artifact of a generation as `TARGET/ARTIFACT` (as `hlb diff` lists them),
 //! a store entry name (`HEX-NAME`, as `hlb store gc` prints), and a
 //! derivation id or a unique prefix of one (at least 6 hex digits).
@@ -70,7 +71,19 @@ pub fn resolve(plan: &Plan, what: &str) -> Result<DrvId, ResolveError> {
             });
         }
     }
-    if let Some((target, artifact)) = what.split_once('/')
+    // A package's derivation without its version: `deb-libc6` for
+    // `deb-libc6_2.36-9+deb12u14`, when the lab has one version of it.
+    let prefix = format!("{what}_");
+    let versioned: BTreeSet<DrvId> = plan
+        .graph
+        .iter()
+        .filter(|(_, d)| d.name.starts_with(&prefix) && !d.name[prefix.len()..].contains('_'))
+        .map(|(id, _)| *id)
+        .collect();
+    if versioned.len() == 1 {
+        return Ok(*versioned.first().expect("one"));
+    }
+    if let Some((target, artifact)) = what.rsplit_once('/')
         && let Some(a) = plan.targets.get(target).and_then(|t| t.get(artifact))
     {
         return Ok(a.id);
@@ -108,11 +121,17 @@ pub fn resolve(plan: &Plan, what: &str) -> Result<DrvId, ResolveError> {
 /// The names closest to `what`: those it is part of (a package name without
 /// its version) first, else the nearest by edit distance.
 fn suggest(plan: &Plan, what: &str) -> Vec<String> {
+    // Package derivations also go by their name without the version.
     let names: BTreeSet<&str> = plan
         .by_name
         .keys()
         .map(String::as_str)
         .chain(plan.graph.iter().map(|(_, d)| d.name.as_str()))
+        .chain(
+            plan.graph
+                .iter()
+                .filter_map(|(_, d)| d.name.split_once('_').map(|(n, _)| n)),
+        )
         .collect();
     let containing: Vec<&str> = names
         .iter()
