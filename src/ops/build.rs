@@ -192,13 +192,13 @@ pub fn build(
             .collect();
         return Ok(Built::Outputs(outputs));
     }
-    let (hash, record, artifacts, targets) = record(env, &store, &plan, &outcome)?;
+    let recorded = record(env, &store, &plan, &outcome)?;
     Ok(Built::Generation(GenerationBuilt {
         lab: plan.lab.clone(),
-        hash,
-        number: record.number,
-        artifacts,
-        targets,
+        hash: recorded.record.generation,
+        number: recorded.record.number,
+        artifacts: recorded.artifacts,
+        targets: recorded.targets,
         built: outcome.built.len(),
         cached: outcome.cached,
     }))
@@ -299,15 +299,23 @@ pub fn build_plan(
     .into())
 }
 
+/// A generation recorded in the store and the lab's profile.
+#[derive(Debug)]
+pub struct Recorded {
+    /// Its number in the profile and its hash.
+    pub record: GenerationRecord,
+    pub artifacts: usize,
+    pub targets: usize,
+}
+
 /// Record a built plan as the lab's next generation (or its current one,
-/// when nothing changed): the generation, its hash, its number, how many
-/// artifacts and targets it has.
+/// when nothing changed).
 pub fn record(
     env: &Env,
     store: &Store,
     plan: &Plan,
     outcome: &Outcome,
-) -> Result<(Digest, GenerationRecord, usize, usize), BuildError> {
+) -> Result<Recorded, BuildError> {
     let generation = plan.generation(outcome).ok_or(BuildError::Unbuilt)?;
     let hash = generation.hash();
     store
@@ -317,6 +325,9 @@ pub fn record(
         .profiles()?
         .record(&plan.lab, &hash)
         .map_err(|source| BuildError::RecordProfile { hash, source })?;
-    let artifacts: usize = generation.targets.values().map(|t| t.len()).sum();
-    Ok((hash, record, artifacts, generation.targets.len()))
+    Ok(Recorded {
+        record,
+        artifacts: generation.targets.values().map(|t| t.len()).sum(),
+        targets: generation.targets.len(),
+    })
 }
