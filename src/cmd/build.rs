@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, args: BuildArgs) -> Result<()> {
                     "success": false,
                     "built": f.built,
                     "cached": f.cached,
-                    "failed": f.failed.iter().map(|d| json!({"name": d.name, "id": d.id, "error": d.error})).collect::<Vec<_>>(),
+                    "failed": f.failed.iter().map(|d| json!({"name": d.name, "id": d.id, "error": d.error.to_string()})).collect::<Vec<_>>(),
                     "skipped": f.skipped,
                 }),
             );

@@ -54,7 +54,8 @@ pub fn run(ctx: &Ctx, cmd: SecretCommand) -> Result<()> {
                             json!({"name": n, "lab_key": lab_key, "tag": true}),
                         );
                     }
-                    Err(problem) => {
+                    Err(e) => {
+                        let problem = e.to_string();
                         ctx.out.data(&format!("{n}  no valid tag: {problem}"));
                         ctx.out.record(
                             "secret",

@@ -59,18 +59,11 @@ pub struct BuiltOutput {
     pub content: Digest,
 }
 
-/// One derivation that failed.
-#[derive(Debug)]
-pub struct FailedDrv {
-    pub id: DrvId,
-    pub name: String,
-    pub error: String,
-}
-
 /// A build that did not finish.
 #[derive(Debug)]
 pub struct BuildFailed {
-    pub failed: Vec<FailedDrv>,
+    /// Each failed derivation with its error.
+    pub failed: Vec<sched::Failure>,
     /// Secret artifacts not built because no identity opens the lab's
     /// secrets (0 when there is one).
     pub needs_identity: usize,
@@ -280,21 +273,14 @@ pub fn build_plan(
             })
             .count()
     };
+    let only_identity = identity_failures > 0 && identity_failures == outcome.failed.len();
     Err(BuildFailed {
-        failed: outcome
-            .failed
-            .iter()
-            .map(|f| FailedDrv {
-                id: f.id,
-                name: f.name.clone(),
-                error: f.error.to_string(),
-            })
-            .collect(),
-        needs_identity,
-        only_identity: identity_failures > 0 && identity_failures == outcome.failed.len(),
-        skipped: outcome.skipped.clone(),
         built: outcome.built.len(),
         cached: outcome.cached,
+        failed: outcome.failed,
+        needs_identity,
+        only_identity,
+        skipped: outcome.skipped,
     }
     .into())
 }

@@ -358,11 +358,12 @@ pub fn show(env: &Env, name: &str, reporter: &SharedReporter) -> Result<Plaintex
     Ok(dir.read_verified(&n, &ids, &lab_key)?)
 }
 
-/// One secret as `list` names it: its lab key, or why its tag is not valid.
+/// One secret as `list` names it: the id of the lab key its tag is under,
+/// or why its tag is not valid.
 #[derive(Debug)]
 pub struct Listed {
     pub name: SecretName,
-    pub tag: std::result::Result<String, String>,
+    pub tag: std::result::Result<String, SecretError>,
 }
 
 /// The secrets (names and tags; no values).
@@ -373,10 +374,7 @@ pub fn list(env: &Env, reporter: &SharedReporter) -> Result<Vec<Listed>> {
         .into_iter()
         .filter(|n| *n != SecretsDir::lab_key_name())
         .map(|n| {
-            let tag = dir
-                .read_tag(&n)
-                .map(|t| t.lab_key_id().to_string())
-                .map_err(|e| e.to_string());
+            let tag = dir.read_tag(&n).map(|t| t.lab_key_id().to_string());
             Listed { name: n, tag }
         })
         .collect())
