@@ -83,7 +83,7 @@ fn one_stream_carries_lock_downloads_and_builds() {
     assert!(first("build Planned") < first("build Built"), "{seen:?}");
 
     // The first generation, compared with nothing.
-    let d = hlb::ops::history::diff(&env, None, None, false).unwrap();
+    let d = hlb::ops::history::diff(&env, &Default::default(), &reporter).unwrap();
     assert!(d.from.is_none());
     assert_eq!(d.to.number, 1);
     assert_eq!(d.targets.len(), 1);

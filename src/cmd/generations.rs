@@ -7,7 +7,7 @@ use crate::Result;
 use crate::ctx::Ctx;
 
 pub fn list(ctx: &Ctx) -> Result<()> {
-    let h = history::generations(&ctx.env)?;
+    let h = history::generations(&ctx.env, &ctx.reporter())?;
     if h.records.is_empty() {
         ctx.out.status(&format!(
             "lab {} has no generations yet: run `hlb build`",
@@ -32,7 +32,12 @@ pub fn list(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn diff(ctx: &Ctx, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<()> {
-    let d = history::diff(&ctx.env, a, b, stat)?;
+    let opts = history::DiffOptions {
+        from: a,
+        to: b,
+        stat,
+    };
+    let d = history::diff(&ctx.env, &opts, &ctx.reporter())?;
     match &d.from {
         Some(from) => ctx
             .out

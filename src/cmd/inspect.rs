@@ -123,7 +123,11 @@ fn summarize(v: &Value) -> Value {
 }
 
 pub fn why_depends(ctx: &Ctx, from: &str, to: &str) -> Result<()> {
-    let chain = match inspect::why_depends(&ctx.env, from, to, &ctx.reporter()) {
+    let opts = inspect::WhyDependsOptions {
+        from: from.to_string(),
+        to: to.to_string(),
+    };
+    let chain = match inspect::why_depends(&ctx.env, &opts, &ctx.reporter()) {
         Ok(chain) => chain,
         Err(e @ inspect::InspectError::NoPath { .. }) => {
             if let inspect::InspectError::NoPath { ordered_after, .. } = &e {

@@ -8,7 +8,7 @@ use crate::ctx::Ctx;
 
 pub fn run(ctx: &Ctx, check: bool) -> Result<()> {
     if check {
-        return match lock::check(&ctx.env) {
+        return match lock::check(&ctx.env, &ctx.reporter()) {
             Ok(c) => {
                 ctx.out
                     .status(&format!("{} is up to date", c.path.display()));

@@ -7,14 +7,14 @@ use crate::Result;
 use crate::ctx::Ctx;
 
 pub fn path(ctx: &Ctx) -> Result<()> {
-    let dir = store::path(&ctx.env)?;
+    let dir = store::path(&ctx.env, &ctx.reporter())?;
     ctx.out.data(&dir.display().to_string());
     ctx.out.record("store-path", json!({"path": dir}));
     Ok(())
 }
 
 pub fn verify(ctx: &Ctx) -> Result<()> {
-    let result = store::verify(&ctx.env);
+    let result = store::verify(&ctx.env, &ctx.reporter());
     let report = match &result {
         Ok(r) => r,
         Err(StoreOpError::Corrupted { report }) => report,
@@ -44,7 +44,7 @@ pub fn verify(ctx: &Ctx) -> Result<()> {
 }
 
 pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<()> {
-    let c = store::gc(&ctx.env, dry_run)?;
+    let c = store::gc(&ctx.env, &store::GcOptions { dry_run }, &ctx.reporter())?;
     let verb = if c.dry_run { "would remove" } else { "removed" };
     for (id, name, bytes) in &c.report.removed {
         ctx.out
@@ -85,7 +85,11 @@ pub fn human(bytes: u64) -> String {
 }
 
 pub fn pin(ctx: &Ctx, name: &str, what: &str) -> Result<()> {
-    let digest = store::pin(&ctx.env, name, what)?;
+    let opts = store::PinOptions {
+        name: name.to_string(),
+        what: what.to_string(),
+    };
+    let digest = store::pin(&ctx.env, &opts, &ctx.reporter())?;
     ctx.out.status(&format!(
         "pinned {name} = {digest}: `hlb store gc` keeps it and all it needs"
     ));
@@ -95,13 +99,13 @@ pub fn pin(ctx: &Ctx, name: &str, what: &str) -> Result<()> {
 }
 
 pub fn unpin(ctx: &Ctx, name: &str) -> Result<()> {
-    store::unpin(&ctx.env, name)?;
+    store::unpin(&ctx.env, name, &ctx.reporter())?;
     ctx.out.status(&format!("unpinned {name}"));
     Ok(())
 }
 
 pub fn pins(ctx: &Ctx) -> Result<()> {
-    for (name, digest) in store::pins(&ctx.env)? {
+    for (name, digest) in store::pins(&ctx.env, &ctx.reporter())? {
         ctx.out.data(&format!("{name}  {digest}"));
         ctx.out.record("pin", json!({"name": name, "id": digest}));
     }

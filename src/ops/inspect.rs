@@ -152,13 +152,20 @@ pub struct Link {
     pub role: Option<String>,
 }
 
+/// The two ends of `why-depends`: any names [`resolve`] accepts.
+#[derive(Clone, Debug, Default)]
+pub struct WhyDependsOptions {
+    pub from: String,
+    pub to: String,
+}
+
 /// Why `from` depends on `to`: a shortest chain of build inputs.
 pub fn why_depends(
     env: &Env,
-    from: &str,
-    to: &str,
+    opts: &WhyDependsOptions,
     reporter: &SharedReporter,
 ) -> Result<Vec<Link>, InspectError> {
+    let (from, to) = (opts.from.as_str(), opts.to.as_str());
     let registry = env.registry(reporter)?;
     let Planned { lab, plan } = super::plan::plan(env, &registry)?;
     let a = resolve(&plan, from)?;

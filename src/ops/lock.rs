@@ -99,7 +99,7 @@ pub struct Locked {
 }
 
 /// Whether `hlb.lock` pins everything the recipes ask for, and nothing else.
-pub fn check(env: &Env) -> Result<LockChecked, LockError> {
+pub fn check(env: &Env, _reporter: &SharedReporter) -> Result<LockChecked, LockError> {
     let lab = super::plan::load(env)?;
     let lock = super::plan::read_lock(env)?;
     let requests = hlb_builder::plan::lock_requests(&lab);

@@ -9,6 +9,7 @@ use hlb_cache::store::StoreError;
 use hlb_cache::store::VerifyReport;
 
 use super::env::{Env, EnvError};
+use super::events::SharedReporter;
 use super::exit::ExitClass;
 use super::plan::PlanError;
 
@@ -61,12 +62,12 @@ impl StoreOpError {
 }
 
 /// The store's directory.
-pub fn path(env: &Env) -> Result<PathBuf, StoreOpError> {
+pub fn path(env: &Env, _reporter: &SharedReporter) -> Result<PathBuf, StoreOpError> {
     Ok(env.store_dir()?)
 }
 
 /// Re-hash every entry; damage is an error carrying the report.
-pub fn verify(env: &Env) -> Result<VerifyReport, StoreOpError> {
+pub fn verify(env: &Env, _reporter: &SharedReporter) -> Result<VerifyReport, StoreOpError> {
     let report = env.open_store()?.verify().map_err(StoreOpError::Store)?;
     if report.corrupted.is_empty() {
         Ok(report)
@@ -83,8 +84,20 @@ pub struct Collected {
     pub dry_run: bool,
 }
 
+/// What `gc` does.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GcOptions {
+    /// Only say what would be removed.
+    pub dry_run: bool,
+}
+
 /// Remove what no generation or pin reaches.
-pub fn gc(env: &Env, dry_run: bool) -> Result<Collected, StoreOpError> {
+pub fn gc(
+    env: &Env,
+    opts: &GcOptions,
+    _reporter: &SharedReporter,
+) -> Result<Collected, StoreOpError> {
+    let dry_run = opts.dry_run;
     let store = env.open_store()?;
     let profiles = env.profiles()?;
     // Roots are read under gc's exclusive lock, so a build that is still
@@ -99,9 +112,23 @@ pub fn gc(env: &Env, dry_run: bool) -> Result<Collected, StoreOpError> {
     })
 }
 
-/// Keep `what` (a generation number of the lab, or a store entry id or a
-/// unique prefix of one) and all it needs through gc, under `name`.
-pub fn pin(env: &Env, name: &str, what: &str) -> Result<Digest, StoreOpError> {
+/// What `pin` keeps, under which name.
+#[derive(Clone, Debug, Default)]
+pub struct PinOptions {
+    /// The pin's name.
+    pub name: String,
+    /// A generation number of the lab, or a store entry id (or a unique
+    /// prefix of one).
+    pub what: String,
+}
+
+/// Keep a generation or store entry and all it needs through gc.
+pub fn pin(
+    env: &Env,
+    opts: &PinOptions,
+    _reporter: &SharedReporter,
+) -> Result<Digest, StoreOpError> {
+    let (name, what) = (opts.name.as_str(), opts.what.as_str());
     let store = env.open_store()?;
     let digest = if let Ok(n) = what.parse::<u64>() {
         let lab = super::plan::lab_name(env)?;
@@ -138,7 +165,7 @@ pub fn pin(env: &Env, name: &str, what: &str) -> Result<Digest, StoreOpError> {
 }
 
 /// Remove a pin.
-pub fn unpin(env: &Env, name: &str) -> Result<(), StoreOpError> {
+pub fn unpin(env: &Env, name: &str, _reporter: &SharedReporter) -> Result<(), StoreOpError> {
     if env.profiles()?.unpin(name).map_err(StoreOpError::Profile)? {
         Ok(())
     } else {
@@ -149,6 +176,6 @@ pub fn unpin(env: &Env, name: &str) -> Result<(), StoreOpError> {
 }
 
 /// The pins, by name.
-pub fn pins(env: &Env) -> Result<Vec<(String, Digest)>, StoreOpError> {
+pub fn pins(env: &Env, _reporter: &SharedReporter) -> Result<Vec<(String, Digest)>, StoreOpError> {
     env.profiles()?.pins().map_err(StoreOpError::Profile)
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use hlb_cache::{Artifact, Generation, GenerationRecord, Store};
 
 use super::super::env::Env;
+use super::super::events::SharedReporter;
 use super::{HistoryError, generations};
 
 /// How an artifact differs.
@@ -47,10 +48,26 @@ pub struct Diffed {
     pub targets: Vec<TargetChanges>,
 }
 
-/// Compare generation `a` with `b` (default: `b` the current one, `a` the
-/// one before it, or nothing when `b` is the first).
-pub fn diff(env: &Env, a: Option<u64>, b: Option<u64>, stat: bool) -> Result<Diffed, HistoryError> {
-    let history = generations(env)?;
+/// Which generations `diff` compares, and how much it says.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DiffOptions {
+    /// The older generation [default: the one before `to`, or nothing
+    /// when `to` is the first].
+    pub from: Option<u64>,
+    /// The newer generation [default: the current one].
+    pub to: Option<u64>,
+    /// Only which artifacts changed, no text diffs.
+    pub stat: bool,
+}
+
+/// Compare two generations of the lab.
+pub fn diff(
+    env: &Env,
+    opts: &DiffOptions,
+    reporter: &SharedReporter,
+) -> Result<Diffed, HistoryError> {
+    let (a, b, stat) = (opts.from, opts.to, opts.stat);
+    let history = generations(env, reporter)?;
     let lab = history.lab.clone();
     let current = history
         .current

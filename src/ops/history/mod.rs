@@ -7,13 +7,14 @@
 mod diff;
 mod template_diff;
 
-pub use diff::{ArtifactChange, Diffed, TargetChanges, diff};
+pub use diff::{ArtifactChange, DiffOptions, Diffed, TargetChanges, diff};
 
 use hlb_cache::GenerationRecord;
 use hlb_cache::profile::ProfileError;
 use hlb_cache::store::StoreError;
 
 use super::env::{Env, EnvError};
+use super::events::SharedReporter;
 use super::exit::ExitClass;
 use super::plan::PlanError;
 
@@ -75,7 +76,7 @@ pub struct History {
 }
 
 /// The lab's generations and which is current.
-pub fn generations(env: &Env) -> Result<History, HistoryError> {
+pub fn generations(env: &Env, _reporter: &SharedReporter) -> Result<History, HistoryError> {
     let lab = super::plan::lab_name(env)?;
     let profiles = env.profiles()?;
     let records = profiles.list(&lab).map_err(HistoryError::Profile)?;
