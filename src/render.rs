@@ -1,7 +1,7 @@
 //! The one renderer: every event of an operation (builds, downloads, lock
 //! resolution, secrets, and next deploy steps) becomes a progress bar or a
 //! status line on a terminal, plain lines otherwise, or one JSON object per
-//! line with a `reason` field under `--json`.
+//! line with a `reason` field under `--json` (`docs/json.md` lists them).
 
 use std::collections::BTreeSet;
 use std::sync::Mutex;
