@@ -15,14 +15,9 @@ mod synth;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hlb_builder::io::{FsIo, RelPath};
+use hlb::ops::build::BuildOptions;
+use hlb::ops::{Env, events};
 use hlb_builder::lock::Lock;
-use hlb_builder::sched::{self, Options, Registry, Silent};
-
-fn registry() -> Registry {
-    let fetcher = hlb_fetch::Fetcher::new(hlb_fetch::FetchOptions::default()).expect("fetcher");
-    hlb::registry(std::sync::Arc::new(fetcher))
-}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -53,11 +48,14 @@ fn measure(dir: &Path, runs: usize, store_dir: &Path) -> Figures {
 
 /// What `hlb lock` would write for `dir`: the example lab's container
 /// packages, resolved against the machine's apt sources (the mirror moves
-/// on, so no lock is committed).
+/// on, so no lock is committed). Not `hlb::ops::lock::lock`, which writes
+/// the recipes' `hlb.lock`: the benchmark keeps the lock in memory.
 fn lock_of(dir: &Path) -> Lock {
-    let io = FsIo::new(dir.to_path_buf());
-    let lab = hlb_builder::load::load(&io, &RelPath::new("lab.kdl").expect("entry"))
-        .unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let env = Env {
+        recipes: dir.to_path_buf(),
+        ..Env::default()
+    };
+    let lab = hlb::ops::plan::load(&env).unwrap_or_else(|e| panic!("{e}: {:?}", e.problems()));
     let requests = hlb_builder::plan::lock_requests(&lab);
     let fetcher = hlb_fetch::Fetcher::new(hlb_fetch::FetchOptions::default()).expect("fetcher");
     let debian = hlb_fetch::DebianResolver::new();
@@ -67,6 +65,8 @@ fn lock_of(dir: &Path) -> Lock {
     lock
 }
 
+/// The pipeline as the CLI runs it (`hlb::ops`), timed step by step:
+/// load, plan (with the plan checks), build.
 fn measure_with(
     dir: &Path,
     runs: usize,
@@ -74,56 +74,44 @@ fn measure_with(
     identity: Option<&Path>,
     lock: &Lock,
 ) -> Figures {
-    let reg = registry();
-    let io = FsIo::new(dir.to_path_buf());
-    let entry = RelPath::new("lab.kdl").expect("entry");
+    let env = Env {
+        recipes: dir.to_path_buf(),
+        store: Some(store_dir.to_path_buf()),
+        identity: identity.map(Path::to_path_buf),
+        ..Env::default()
+    };
+    let reporter = events::silent();
+    let reg = env.registry(&reporter).expect("registry");
     let (mut loads, mut plans, mut noops) = (Vec::new(), Vec::new(), Vec::new());
-    let store = hlb_cache::store::Store::open(store_dir).expect("store");
+    let store = env.open_store().expect("store");
+    let opts = BuildOptions {
+        jobs: Some(2),
+        ..BuildOptions::default()
+    };
     let mut drvs = 0;
     for i in 0..runs {
         let t = Instant::now();
-        let lab = match hlb_builder::load::load(&io, &entry) {
-            Ok(lab) => lab,
-            Err(e) => panic!("{}", e.diagnostics.render(&e.sources, false)),
-        };
+        let lab = hlb::ops::plan::load(&env).unwrap_or_else(|e| panic!("{e}: {:?}", e.problems()));
         let t_load = t.elapsed();
         let t = Instant::now();
-        let plan = hlb_builder::plan::plan(&lab, lock, &|k| reg.version(k)).expect("plan");
+        let planned = hlb::ops::plan::plan_lab(lab, lock, &reg)
+            .unwrap_or_else(|e| panic!("{e}: {:?}", e.problems()));
         let t_plan = t.elapsed();
-        drvs = plan.graph.len();
-        let mut opts = Options {
-            jobs: 2,
-            keep_going: false,
-            ..Options::default()
-        };
-        if let Some(id) = identity {
-            let ids = hlb_secrets::age_file::read_identity_file(id).expect("identity");
-            let recipients: Vec<String> = lab
-                .deploy_recipients
-                .iter()
-                .map(|r| r.value.clone())
-                .collect();
-            let secrets = hlb::secrets::CliSecrets::new(
-                hlb_secrets::SecretsDir::new(dir.join(lab.secrets_dir.as_str())),
-                ids,
-                &recipients,
-            )
-            .expect("secrets");
-            opts.secrets = std::sync::Arc::new(secrets);
-        }
+        drvs = planned.plan.graph.len();
+        let roots = planned.plan.roots();
         let t = Instant::now();
-        let out = sched::build(
+        let out = hlb::ops::build::build_plan(
+            &env,
             &store,
-            &plan.graph,
-            &plan.roots(),
-            &plan.sources,
             &reg,
-            &Silent,
+            &planned.lab,
+            &planned.plan,
+            &roots,
             &opts,
+            &reporter,
         )
         .expect("build");
         let t_build = t.elapsed();
-        assert!(out.ok());
         if i > 0 {
             // The first run fills the store; later ones are no-ops.
             assert!(out.built.is_empty());

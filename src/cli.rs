@@ -13,17 +13,21 @@ one by a pure function of its inputs into a content-addressed store, and records
 the lab's outputs as a generation.
 
 Examples:
-  hlb build --recipes recipes        build the example lab, print the generation
-  hlb generations                    list the generations of the lab
-  hlb diff                           what changed between the last two generations
-  hlb show traefik.yaml              one derivation: id, inputs, output path
-  hlb graph --format svg -o lab.svg  a picture of the build graph
-  hlb store gc                       free what no generation needs
-
-Exit codes: 0 success, 1 failure (recipe, build, store), 2 usage.";
+  hlb build --recipes recipes         build the example lab, print the generation
+  hlb generations                     list the generations of the lab
+  hlb diff                            what changed between the last two generations
+  hlb show traefik.yaml               one derivation: id, inputs, output path
+  hlb graph --format svg -o lab.svg   a picture of the build graph
+  hlb store gc                        free what no generation needs";
 
 #[derive(Parser, Debug)]
-#[command(name = "hlb", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(
+    name = "hlb",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = hlb::ops::exit::TABLE
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -93,25 +97,38 @@ pub enum Command {
     /// Build the lab (or some declarations) into the store and record a generation.
     #[command(after_help = "\
 Examples:
-  hlb build                       everything; prints the generation hash on stdout
-  hlb build -j 1 --keep-going     one at a time, and build all that can be built
-  hlb build traefik.yaml motd     only these declarations (no new generation)
-  hlb build --json | jq .         events and the result for scripts")]
+  hlb build                              everything; prints the generation hash on stdout
+  hlb build -j 1 --keep-going            one at a time, and build all that can be built
+  hlb build traefik.yaml traefik-motd    only these (no new generation)
+  hlb build --json | jq .                events and the result for scripts")]
     Build(BuildArgs),
-    /// Show one declaration's derivation: id, kind, inputs, output, whether built.
-    #[command(
-        after_help = "Example:\n  hlb show traefik.yaml\n  hlb show --json gateway-api | jq .id"
-    )]
+    /// Show one derivation: id, kind, inputs, output, whether built.
+    #[command(after_help = "\
+Examples:
+  hlb show traefik.yaml                  a declaration
+  hlb show --json gateway | jq .id       its id, for scripts
+  hlb show host/traefik/traefik.yaml     an artifact, as `hlb diff` names it
+  hlb show deb-libc6                     a package of the DNS container (after `hlb lock`)")]
     Show {
-        /// Declaration name (or a derivation id).
+        /// A declaration or derivation name (as hlb prints it), TARGET/ARTIFACT,
+        /// a store entry's HEX-NAME, or a derivation id (or a unique prefix).
         name: String,
     },
     /// Explain why A depends on B: the chain of inputs from A to B.
     #[command(
         name = "why-depends",
-        after_help = "Example:\n  hlb why-depends gateway-api gateway-api-crds"
+        after_help = "\
+Example:
+  hlb why-depends dns deb-libc6     why the DNS container's template needs libc6 (after `hlb lock`)
+
+Only build inputs count: `after` orders deployment and is not one."
     )]
-    WhyDepends { from: String, to: String },
+    WhyDepends {
+        /// Any name `hlb show` accepts.
+        from: String,
+        /// Any name `hlb show` accepts.
+        to: String,
+    },
     /// Draw the derivation graph (DOT, or SVG through Graphviz's `dot`).
     #[command(
         after_help = "Examples:\n  hlb graph | dot -Tpng > lab.png\n  hlb graph --format svg -o lab.svg"
@@ -129,8 +146,10 @@ Examples:
     #[command(after_help = "\
 Examples:
   hlb diff            the previous generation against the current one
-  hlb diff 3          generation 3 against the current one
-  hlb diff 3 5        generation 3 against generation 5")]
+  hlb diff 1          generation 1 against the current one
+  hlb diff 1 2        generation 1 against generation 2
+
+Right after the first build, `hlb diff` shows the first generation against nothing.")]
     Diff {
         /// Older generation number [default: the one before B].
         a: Option<u64>,
@@ -147,7 +166,7 @@ Examples:
     #[command(after_help = "\
 Examples:
   hlb lock            pin what is missing, drop what is no longer used
-  hlb lock --check    exit 1 when hlb.lock is stale (for CI)")]
+  hlb lock --check    exit 3 when hlb.lock is stale (for CI)")]
     Lock {
         /// Do not write; fail when the lock is stale.
         #[arg(long)]
@@ -157,7 +176,9 @@ Examples:
     #[command(subcommand)]
     Secret(SecretCommand),
     /// Download a URL and print the pin to paste into a recipe.
-    #[command(after_help = "Example:\n  hlb prefetch https://example.org/tool-1.0.tar.gz")]
+    #[command(after_help = "\
+Example:
+  hlb prefetch file://$PWD/recipes/files/traefik.yaml   a local file; https:// and http:// work the same")]
     Prefetch { url: String },
     /// Talos machine configs (a `talosctl gen config` drop-in) and secrets bundles.
     #[command(subcommand)]
@@ -189,9 +210,10 @@ pub enum StoreCommand {
     /// Print the store's directory.
     Path,
     /// Keep a store entry (and all it needs) through gc, under a name.
-    #[command(
-        after_help = "Examples:\n  hlb store pin before-upgrade 3        generation 3 of the lab\n  hlb store pin tool 05c00664a034…      a derivation by id (or unique prefix)"
-    )]
+    #[command(after_help = "\
+Examples:
+  hlb store pin before-upgrade 1          generation 1 of the lab
+  hlb store pin traefik-config 5b56e91b   a store entry by id (or unique prefix; see `hlb show`)")]
     Pin {
         name: String,
         /// A generation number of the lab, or a store entry id (or a unique prefix of one).
@@ -214,8 +236,8 @@ pub enum SecretCommand {
     /// Set up the secrets directory: recipients and the lab key.
     #[command(after_help = "\
 Examples:
-  hlb secret init --new-identity ~/.config/hlb/identity.txt   a new operator key, and the lab's secrets
-  hlb secret init --recipient \"$(cat ~/.ssh/id_ed25519.pub)\"  with an existing ssh key")]
+  hlb secret init --new-identity ~/.config/hlb/identity.txt    a new operator key, and the lab's secrets
+  hlb secret init --recipient \"$(cat ~/.ssh/id_ed25519.pub)\"   with an existing ssh key")]
     Init {
         /// A recipient that may decrypt the secrets (repeatable) [default: the
         /// identity's own recipient].

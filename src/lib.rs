@@ -1,9 +1,33 @@
-//! What the `hlb` binary shares with its tests and benchmarks: the set of
-//! compilers a build uses, and the secrets a build reveals through the
-//! operator's identity. Everything else of the command line lives in the
-//! binary.
+//! hlb as a library: what the `hlb` binary, its tests and its benchmarks
+//! share. The binary is argument parsing, a call into [`ops`], and
+//! rendering; everything a user can do is here first.
+//!
+//! # Map
+//!
+//! - [`ops`] — one function per user operation, taking an [`ops::Env`],
+//!   plain options and an [`ops::Reporter`], returning typed results:
+//!   - [`ops::plan`] — load the recipes, read `hlb.lock`, plan, run every
+//!     compiler's plan check (the first half of every pipeline);
+//!   - [`ops::build`] — build with the scheduler, record the generation and
+//!     the profile (`build`, and its steps for `switch` to reuse);
+//!   - [`ops::lock`] — `lock`, `lock --check`, `prefetch`;
+//!   - [`ops::inspect`] — `show`, `why-depends`, `graph`;
+//!   - [`ops::resolve`] — every name hlb prints, back to a derivation;
+//!   - [`ops::history`] — `generations`, `diff`;
+//!   - [`ops::store`] — `store verify | gc | path | pin | unpin | pins`;
+//!   - [`ops::secret`] — `secret …`;
+//!   - [`ops::talos`] — `talos gen config`, `talos secrets …`;
+//!   - [`ops::events`] — the one event stream (builds, downloads, lock,
+//!     secrets; deploy next) and the adapters from the builder's and the
+//!     fetcher's reporters;
+//!   - [`ops::env`] — directories, identity, mirrors, offline;
+//!   - [`ops::exit`] — error classes and their exit codes.
+//! - [`secrets`] — the operator's identity and the secrets a build reveals.
+//! - [`fetch_compiler`] — the `fetch` derivation kind.
+//! - [`registry`] — every compiler hlb has.
 
 pub mod fetch_compiler;
+pub mod ops;
 pub mod secrets;
 
 use std::sync::Arc;

@@ -1,30 +1,75 @@
-//! The `hlb` command: the edge where the pure core meets the filesystem, the
-//! network, the terminal and (later) the targets.
+//! The `hlb` command: argument parsing (`cli`), a call into the ops layer
+//! (`hlb::ops`), and rendering (`cmd`, `render`, `out`). Exit codes follow
+//! `hlb::ops::exit`.
 
 mod cli;
 mod cmd;
 mod ctx;
 mod out;
-mod report;
+mod render;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use hlb::ops::{self, ExitClass};
 
 use crate::cli::{Cli, Command, StoreCommand};
 use crate::ctx::Ctx;
 
-/// A failure the user has already been told about in detail (diagnostics,
-/// build failures); `main` only sets the exit code.
+/// Why a command failed: an operation's error, or writing its output.
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
-    /// Already reported (recipe diagnostics, failed builds, stale lock).
-    #[error("{0}")]
-    Reported(String),
-    /// Everything else: printed by `main`.
     #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    Ops(#[from] ops::Error),
+    #[error("{what}")]
+    Output {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
+
+impl Failure {
+    pub fn class(&self) -> ExitClass {
+        match self {
+            Failure::Ops(e) => e.class(),
+            Failure::Output { .. } => ExitClass::Environment,
+        }
+    }
+
+    pub fn problems(&self) -> Option<&ops::plan::Problems> {
+        match self {
+            Failure::Ops(e) => e.problems(),
+            Failure::Output { .. } => None,
+        }
+    }
+
+    pub fn output(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Failure {
+        let what = what.into();
+        move |source| Failure::Output { what, source }
+    }
+}
+
+macro_rules! from_ops {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Failure {
+                Failure::Ops(e.into())
+            }
+        }
+    )*};
+}
+from_ops!(
+    ops::env::EnvError,
+    ops::plan::PlanError,
+    ops::build::BuildError,
+    ops::lock::LockError,
+    ops::inspect::InspectError,
+    ops::history::HistoryError,
+    ops::store::StoreOpError,
+    ops::secret::SecretOpError,
+    ops::talos::TalosError
+);
 
 pub type Result<T> = std::result::Result<T, Failure>;
 
@@ -49,15 +94,13 @@ fn main() -> ExitCode {
         Command::Secret(c) => cmd::secret::run(&ctx, c),
         Command::Talos(c) => cmd::talos::run(&ctx, c),
     };
+    ctx.renderer.finish();
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Reported(summary)) => {
-            ctx.out.error_summary(&summary);
-            ExitCode::from(1)
-        }
-        Err(Failure::Other(e)) => {
-            ctx.out.error(&e);
-            ExitCode::from(1)
+        Err(e) => {
+            let class = e.class();
+            ctx.out.error(&e, e.problems(), class);
+            ExitCode::from(class.code())
         }
     }
 }

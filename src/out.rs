@@ -3,6 +3,7 @@
 
 use std::io::{IsTerminal, Write};
 
+use hlb::ops::plan::Problems;
 use serde_json::Value;
 
 use crate::cli::Color;
@@ -55,20 +56,62 @@ impl Out {
         }
     }
 
-    pub fn error(&self, e: &anyhow::Error) {
-        let msg = format!("{e:#}");
+    /// Recipe diagnostics: rendered with their source text, or one JSON
+    /// record each.
+    pub fn problems(&self, p: &Problems) {
         if self.json {
-            self.record("error", serde_json::json!({ "message": msg }));
+            for item in p
+                .diagnostics
+                .to_json(&p.sources)
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                self.record("diagnostic", item.clone());
+            }
         } else {
-            let _ = writeln!(std::io::stderr().lock(), "error: {msg}");
+            eprint!("{}", p.diagnostics.render(&p.sources, self.fancy));
         }
     }
 
-    pub fn error_summary(&self, summary: &str) {
+    /// An operation's error: its located problems first, then the whole
+    /// chain of causes on one line (`what: why: why`), and its class.
+    pub fn error(
+        &self,
+        e: &(dyn std::error::Error + 'static),
+        problems: Option<&Problems>,
+        class: hlb::ops::ExitClass,
+    ) {
+        if let Some(p) = problems {
+            self.problems(p);
+        }
+        let mut parts: Vec<String> = Vec::new();
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = cur {
+            let text = err.to_string();
+            // Counted by the message that carries them.
+            if err.is::<Problems>() && !parts.is_empty() {
+                cur = err.source();
+                continue;
+            }
+            // Many errors repeat their cause in their own message; say it once.
+            if !text.is_empty() && !parts.last().is_some_and(|prev| prev.contains(&text)) {
+                parts.push(text);
+            }
+            cur = err.source();
+        }
+        let msg = parts.join(": ");
         if self.json {
-            self.record("error", serde_json::json!({ "message": summary }));
-        } else if !summary.is_empty() {
-            let _ = writeln!(std::io::stderr().lock(), "error: {summary}");
+            self.record(
+                "error",
+                serde_json::json!({
+                    "message": msg,
+                    "class": class.name(),
+                    "exit_code": class.code(),
+                }),
+            );
+        } else if !msg.is_empty() {
+            let _ = writeln!(std::io::stderr().lock(), "error: {msg}");
         }
     }
 }

@@ -116,7 +116,7 @@ fn why_depends_follows_inputs() {
 }
 
 #[test]
-fn recipe_errors_exit_1_and_change_nothing() {
+fn recipe_errors_exit_3_and_change_nothing() {
     let world = World::demo();
     let recipes = world.copy_example_lab_offline();
     let edge = std::fs::read_to_string(recipes.join("edge.kdl")).unwrap();
@@ -129,7 +129,7 @@ fn recipe_errors_exit_1_and_change_nothing() {
     )
     .unwrap();
     let o = world.run(&recipes, &["build"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     snap!("recipe_errors", transcript(&world, &o));
     assert!(
         !world.state().join("profiles").exists()
@@ -210,4 +210,66 @@ fn gc_keeps_what_generations_need() {
     let text = ok(&again);
     assert!(text.contains("\"built\":0"), "{text}");
     ok(&world.run(&recipes, &["store", "verify"]));
+}
+
+/// The first impression (issue 10): names hlb prints are accepted back,
+/// `diff` after the first build, one message for a missing identity,
+/// `show` of a container, `why-depends` across `after`.
+#[test]
+fn names_hlb_prints_are_accepted_back() {
+    let world = World::demo();
+    let recipes = world.copy_recipes(&repo_root().join("recipes"));
+    write_made_up_lock(&recipes);
+    // A derivation name no declaration has, and the same without its version.
+    let full = ok(&world.run(&recipes, &["show", "deb-libc6_2.36-9+deb12u14", "--json"]));
+    let short = ok(&world.run(&recipes, &["show", "deb-libc6", "--json"]));
+    assert_eq!(full, short);
+    let v: serde_json::Value = serde_json::from_str(full.trim()).unwrap();
+    let id = v["id"].as_str().unwrap().to_string();
+    // Its store entry's name, its id and an id prefix.
+    for name in [
+        format!("{id}-deb-libc6_2.36-9+deb12u14"),
+        id.clone(),
+        id[..8].to_string(),
+    ] {
+        assert_eq!(
+            ok(&world.run(&recipes, &["show", &name, "--json"])),
+            full,
+            "{name}"
+        );
+    }
+    // An artifact as `diff` names it: TARGET/ARTIFACT.
+    let art = ok(&world.run(&recipes, &["show", "host/traefik/traefik.yaml", "--json"]));
+    assert!(art.contains("\"name\":\"traefik.yaml\""), "{art}");
+    snap!(
+        "show_container",
+        transcript(&world, &world.run(&recipes, &["show", "dns"]))
+    );
+    snap!(
+        "why_depends_package",
+        transcript(
+            &world,
+            &world.run(&recipes, &["why-depends", "dns", "deb-libc6"])
+        )
+    );
+    snap!(
+        "show_unknown_package",
+        transcript(&world, &world.run(&recipes, &["show", "deb-libc7"]))
+    );
+}
+
+#[test]
+fn first_build_diff_and_a_build_without_identity() {
+    let world = World::demo();
+    let recipes = world.copy_example_lab_offline();
+    let cold = World::new();
+    snap!(
+        "build_without_identity",
+        transcript(&cold, &cold.run(&recipes, &["build", "-j", "1"]))
+    );
+    ok(&world.run(&recipes, &["build"]));
+    snap!(
+        "diff_first",
+        transcript(&world, &world.run(&recipes, &["diff"]))
+    );
 }

@@ -40,11 +40,12 @@ fn lock_then_build_from_a_file_url() {
     .unwrap();
 
     // No pin yet: build refuses and says what to do.
+    // A missing pin is the recipes' to fix: exit 3.
     let o = world.run(&recipes, &["build"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("hlb lock"), "{}", stderr(&o));
     let o = world.run(&recipes, &["lock", "--check"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
 
     ok(&world.run(&recipes, &["lock"]));
     let lock = std::fs::read_to_string(recipes.join("hlb.lock")).unwrap();

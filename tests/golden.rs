@@ -10,8 +10,9 @@ use hlb_builder::lock::Lock;
 use hlb_builder::sched::Registry;
 
 fn registry() -> Registry {
-    let fetcher = hlb_fetch::Fetcher::new(hlb_fetch::FetchOptions::default()).expect("fetcher");
-    hlb::registry(std::sync::Arc::new(fetcher))
+    hlb::ops::Env::default()
+        .registry(&hlb::ops::events::silent())
+        .expect("registry")
 }
 
 fn ids(io: &dyn hlb_builder::io::EvalIo) -> BTreeMap<String, String> {
@@ -20,8 +21,11 @@ fn ids(io: &dyn hlb_builder::io::EvalIo) -> BTreeMap<String, String> {
         Ok(l) => l,
         Err(e) => panic!("{}", e.diagnostics.render(&e.sources, false)),
     };
-    let plan = hlb_builder::plan::plan(&lab, &Lock::default(), &|k| reg.version(k))
-        .unwrap_or_else(|d| panic!("{}", d.render(&lab.sources, false)));
+    // The planning step every command runs (plan, then the plan checks).
+    let plan = match hlb::ops::plan::plan_lab(lab, &Lock::default(), &reg) {
+        Ok(p) => p.plan,
+        Err(e) => panic!("{e}: {:?}", e.problems()),
+    };
     plan.by_name
         .iter()
         .map(|(n, id)| (n.clone(), id.hex()))

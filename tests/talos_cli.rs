@@ -486,7 +486,7 @@ fn invalid_and_encrypted_bundles_are_refused() {
         &recipes,
         &["talos", "secrets", "import", &invalid_fixture(), "bad"],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(!recipes.join("secrets/bad.age").exists());
     insta::assert_snapshot!("invalid_bundle", scrub(&stderr(&o), &world));
 
@@ -500,7 +500,7 @@ fn invalid_and_encrypted_bundles_are_refused() {
         &recipes,
         &["talos", "secrets", "import", sops.to_str().unwrap(), "bad"],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(!recipes.join("secrets/bad.age").exists());
     insta::assert_snapshot!("sops_bundle", scrub(&stderr(&o), &world));
 
@@ -520,7 +520,7 @@ fn invalid_and_encrypted_bundles_are_refused() {
             refused.to_str().unwrap(),
         ],
     );
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("invalid secrets bundle"),
         "{}",
@@ -534,7 +534,8 @@ fn bad_flags_are_refused_with_a_reason() {
     let world = World::new();
     let run = |extra: &[&str]| {
         let o = gen_config(&world, world.path(), extra);
-        assert_eq!(o.status.code(), Some(1), "{extra:?}");
+        // A wrong flag or flag value: a usage error.
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
         scrub(&stderr(&o), &world)
     };
     let messages = [

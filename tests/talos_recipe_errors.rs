@@ -74,7 +74,7 @@ fn squeeze(text: &str) -> String {
         .collect()
 }
 
-/// `hlb ARGS` refuses with exit 1, before building anything.
+/// `hlb ARGS` refuses with exit 3 (the recipes need fixing), before building anything.
 #[track_caller]
 fn refused(world: &World, recipes: &Path, args: &[&str]) -> String {
     assert!(
@@ -82,7 +82,7 @@ fn refused(world: &World, recipes: &Path, args: &[&str]) -> String {
         "error cases run without an identity"
     );
     let o = world.run(recipes, args);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(
         !world.store().exists() || tree_bytes(&world.store()).is_empty(),
         "nothing built: {:?}",

@@ -1,4 +1,5 @@
-//! One module per command family.
+//! Rendering, one module per command family: each calls its operation in
+//! `hlb::ops` and shows the result as text or `--json` records.
 pub mod build;
 pub mod generations;
 pub mod inspect;
@@ -6,4 +7,3 @@ pub mod lock;
 pub mod secret;
 pub mod store;
 pub mod talos;
-pub mod template_diff;

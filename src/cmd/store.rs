@@ -1,21 +1,25 @@
-//! `hlb store verify | gc | path`.
+//! `hlb store verify | gc | path | pin | unpin | pins`.
 
-use anyhow::anyhow;
+use hlb::ops::store::{self, StoreOpError};
 use serde_json::json;
 
+use crate::Result;
 use crate::ctx::Ctx;
-use crate::{Failure, Result};
 
 pub fn path(ctx: &Ctx) -> Result<()> {
-    let dir = ctx.store_dir()?;
+    let dir = store::path(&ctx.env, &ctx.reporter())?;
     ctx.out.data(&dir.display().to_string());
     ctx.out.record("store-path", json!({"path": dir}));
     Ok(())
 }
 
 pub fn verify(ctx: &Ctx) -> Result<()> {
-    let store = ctx.store()?;
-    let report = store.verify().map_err(|e| anyhow!("{e}"))?;
+    let result = store::verify(&ctx.env, &ctx.reporter());
+    let report = match &result {
+        Ok(r) => r,
+        Err(StoreOpError::Corrupted { report }) => report,
+        Err(_) => return Ok(result.map(|_| ())?),
+    };
     for bad in &report.corrupted {
         ctx.out.data(&format!(
             "corrupted: {} ({})",
@@ -36,31 +40,13 @@ pub fn verify(ctx: &Ctx) -> Result<()> {
         "verify-finished",
         json!({"checked": report.checked, "corrupted": report.corrupted.len()}),
     );
-    if report.corrupted.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Reported(format!(
-            "{} corrupted store entr{}: remove them with `hlb store gc` after fixing, or rebuild",
-            report.corrupted.len(),
-            if report.corrupted.len() == 1 {
-                "y"
-            } else {
-                "ies"
-            }
-        )))
-    }
+    Ok(result.map(|_| ())?)
 }
 
 pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<()> {
-    let store = ctx.store()?;
-    let profiles = ctx.profiles()?;
-    // Roots are read under gc's exclusive lock, so a build that is still
-    // recording its generation cannot lose its outputs.
-    let report =
-        hlb_cache::gc::collect_profiles(&store, &profiles, dry_run).map_err(|e| anyhow!("{e}"))?;
-    let roots = profiles.roots().map_err(|e| anyhow!("{e}"))?;
-    let verb = if dry_run { "would remove" } else { "removed" };
-    for (id, name, bytes) in &report.removed {
+    let c = store::gc(&ctx.env, &store::GcOptions { dry_run }, &ctx.reporter())?;
+    let verb = if c.dry_run { "would remove" } else { "removed" };
+    for (id, name, bytes) in &c.report.removed {
         ctx.out
             .data(&format!("{verb} {}-{name} ({})", id.hex(), human(*bytes)));
         ctx.out.record(
@@ -68,19 +54,18 @@ pub fn gc(ctx: &Ctx, dry_run: bool) -> Result<()> {
             json!({"id": id, "name": name, "bytes": bytes, "dry_run": dry_run}),
         );
     }
+    let n = c.report.removed.len();
     ctx.out.status(&format!(
-        "{verb} {} entr{}, {} freed; {} root{} kept",
-        report.removed.len(),
-        if report.removed.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        human(report.freed_bytes),
-        roots.len(),
-        if roots.len() == 1 { "" } else { "s" }
+        "{verb} {n} entr{}, {} freed; {} root{} kept",
+        if n == 1 { "y" } else { "ies" },
+        human(c.report.freed_bytes),
+        c.roots,
+        if c.roots == 1 { "" } else { "s" }
     ));
-    ctx.out.record("gc-finished", json!({"removed": report.removed.len(), "freed_bytes": report.freed_bytes, "dry_run": dry_run}));
+    ctx.out.record(
+        "gc-finished",
+        json!({"removed": n, "freed_bytes": c.report.freed_bytes, "dry_run": dry_run}),
+    );
     Ok(())
 }
 
@@ -100,38 +85,11 @@ pub fn human(bytes: u64) -> String {
 }
 
 pub fn pin(ctx: &Ctx, name: &str, what: &str) -> Result<()> {
-    let store = ctx.store()?;
-    let digest = if let Ok(n) = what.parse::<u64>() {
-        let lab = ctx.load()?.name.value;
-        ctx.profiles()?
-            .get(&lab, n)
-            .map_err(|e| anyhow!("{e}"))?
-            .ok_or_else(|| anyhow!("lab {lab} has no generation {n} (see `hlb generations`)"))?
-            .generation
-    } else {
-        let matches: Vec<_> = store
-            .entries()
-            .map_err(|e| anyhow!("{e}"))?
-            .into_iter()
-            .filter(|e| e.id.hex().starts_with(what))
-            .collect();
-        match matches.as_slice() {
-            [e] if what.len() >= 6 => e.id,
-            [] => {
-                return Err(
-                    anyhow!("no store entry `{what}…` (see `hlb show NAME` for ids)").into(),
-                );
-            }
-            _ => {
-                return Err(
-                    anyhow!("`{what}` is ambiguous or too short: give more of the id").into(),
-                );
-            }
-        }
+    let opts = store::PinOptions {
+        name: name.to_string(),
+        what: what.to_string(),
     };
-    ctx.profiles()?
-        .pin(name, &digest)
-        .map_err(|e| anyhow!("{e}"))?;
+    let digest = store::pin(&ctx.env, &opts, &ctx.reporter())?;
     ctx.out.status(&format!(
         "pinned {name} = {digest}: `hlb store gc` keeps it and all it needs"
     ));
@@ -141,15 +99,13 @@ pub fn pin(ctx: &Ctx, name: &str, what: &str) -> Result<()> {
 }
 
 pub fn unpin(ctx: &Ctx, name: &str) -> Result<()> {
-    if !ctx.profiles()?.unpin(name).map_err(|e| anyhow!("{e}"))? {
-        return Err(anyhow!("no pin named `{name}` (see `hlb store pins`)").into());
-    }
+    store::unpin(&ctx.env, name, &ctx.reporter())?;
     ctx.out.status(&format!("unpinned {name}"));
     Ok(())
 }
 
 pub fn pins(ctx: &Ctx) -> Result<()> {
-    for (name, digest) in ctx.profiles()?.pins().map_err(|e| anyhow!("{e}"))? {
+    for (name, digest) in store::pins(&ctx.env, &ctx.reporter())? {
         ctx.out.data(&format!("{name}  {digest}"));
         ctx.out.record("pin", json!({"name": name, "id": digest}));
     }

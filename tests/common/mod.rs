@@ -175,3 +175,51 @@ pub fn tree_bytes(root: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// Write an `hlb.lock` into `recipes` (the whole example lab) that pins
+/// made-up packages for the DNS container, resolved for exactly its
+/// request: the lab then plans (`show`, `why-depends`, `graph`) without the
+/// Debian mirror. Building the container from it fails (the packages do
+/// not exist). `dnsdist` and `libc6` are among them.
+pub fn write_made_up_lock(recipes: &Path) {
+    let io = hlb_builder::io::FsIo::new(recipes.to_path_buf());
+    let lab = hlb_builder::load::load(&io, &hlb_builder::io::RelPath::new("lab.kdl").unwrap())
+        .unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let dns = lab
+        .get("dns")
+        .expect("the example lab has the dns container");
+    let hlb_builder::decl::Body::Lxc(l) = &dns.body else {
+        panic!("dns is a container")
+    };
+    let package = |name: &str, version: &str| {
+        serde_json::json!({
+            "name": name,
+            "version": version,
+            "architecture": "amd64",
+            "url": format!("https://deb.debian.org/debian/pool/main/{name}_{version}_amd64.deb"),
+            "sha256": "0".repeat(64),
+            "size": 1,
+        })
+    };
+    let mut packages = vec![
+        package("dnsdist", "1.7.3-2"),
+        package("libc6", "2.36-9+deb12u14"),
+    ];
+    for i in 0..10 {
+        packages.push(package(&format!("libmadeup{i}"), "1.0-1"));
+    }
+    let lock = serde_json::json!({
+        "version": 1,
+        "debian": {
+            "dns": {
+                "request": hlb_builder::plan::debian_request(l),
+                "packages": packages,
+            }
+        }
+    });
+    std::fs::write(
+        recipes.join("hlb.lock"),
+        serde_json::to_string_pretty(&lock).unwrap(),
+    )
+    .unwrap();
+}

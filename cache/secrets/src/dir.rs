@@ -17,8 +17,10 @@
 //! plaintext is ever written here.
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
+
+use hlb_cache::fsx::write_atomic;
 
 use crate::age_file::{self, AgeError, Armor, Identity, Recipient};
 use crate::plaintext::{Plaintext, SecretName};
@@ -219,11 +221,11 @@ impl SecretsDir {
                     source,
                 }
             })?;
-        write_atomic(&path, &bytes).map_err(|source| SecretError::Io {
+        write_atomic(&path, &bytes).map_err(|e| SecretError::Io {
             name: name.clone(),
             op: "writing",
             path,
-            source,
+            source: e.source,
         })
     }
 
@@ -240,13 +242,11 @@ impl SecretsDir {
         self.write(name, recipients, plaintext)?;
         let tag = Tag::compute(lab_key, name, plaintext);
         let tag_path = self.tag_path(name);
-        write_atomic(&tag_path, tag.to_file_text().as_bytes()).map_err(|source| {
-            SecretError::Io {
-                name: name.clone(),
-                op: "writing",
-                path: tag_path,
-                source,
-            }
+        write_atomic(&tag_path, tag.to_file_text().as_bytes()).map_err(|e| SecretError::Io {
+            name: name.clone(),
+            op: "writing",
+            path: tag_path,
+            source: e.source,
         })?;
         Ok(tag)
     }
@@ -328,26 +328,6 @@ pub enum RecipientsError {
     /// A line is not a recipient.
     #[error(transparent)]
     Parse(AgeError),
-}
-
-/// Writes `bytes` to `path` atomically: a temp file in the same directory,
-/// fsync, rename over `path`, fsync of the directory.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".hlb-tmp-")
-        .tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    sync_dir(dir)
-}
-
-pub(crate) fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
 }
 
 /// fsyncs a directory so renames in it are durable.

@@ -26,7 +26,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::age_file::{self, Armor, Identity, Recipient};
-use crate::dir::{SecretError, SecretsDir, sync_dir, write_atomic};
+use hlb_cache::fsx::write_atomic;
+
+use crate::dir::{SecretError, SecretsDir, sync_dir};
 use crate::plaintext::{Plaintext, SecretName};
 
 /// File name of the rekey journal inside the secrets directory.
@@ -178,7 +180,8 @@ pub fn rekey_with_hook(
             text.push_str(name.as_str());
             text.push('\n');
         }
-        write_atomic(&journal, text.as_bytes()).map_err(io_err("writing", &journal))?;
+        write_atomic(&journal, text.as_bytes())
+            .map_err(|e| io_err("writing", &journal)(e.source))?;
         Ok(())
     })();
     match staged {

@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use hlb_cache::fsx::write_atomic;
 use hlb_secrets::age_file::{generate_x25519_identity, identity_search_path};
-use hlb_secrets::dir::write_atomic;
 use hlb_secrets::{LabKey, Plaintext, SecretError, SecretName, SecretsDir, Tag, parse_identities};
 
 #[test]

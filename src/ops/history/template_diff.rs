@@ -134,7 +134,7 @@ pub fn lines(a: &Path, b: &Path, name: &str) -> Vec<String> {
         match (text(&ca), text(&cb)) {
             (Some(tx), Some(ty)) if tx != ty => {
                 out.push(format!("~ /{p}"));
-                let unified = super::generations::unified_diff(&tx, &ty, &label);
+                let unified = super::diff::unified_diff(&tx, &ty, &label);
                 out.extend(unified.lines().map(|l| format!("  {l}")));
             }
             _ => out.push(format!("~ /{p} ({} → {})", describe(x), describe(y))),
