@@ -9,8 +9,9 @@
 //! own diagnostics at the recipe text.
 //!
 //! A kind added later (talos-cluster, lxc, helm-release, …) is one more
-//! [`Kind`] variant, one more [`Body`] variant with its own struct, and one
-//! more reader in `load::kinds`.
+//! [`Kind`] variant, one more [`Body`] variant with its own struct, one more
+//! reader module in `load` (built on `load::values`), and its line in the
+//! dispatch of `load::kinds`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

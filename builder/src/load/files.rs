@@ -17,11 +17,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kdl::{KdlDocument, KdlError, KdlValue};
 
-use super::Loader;
 use super::codes;
 use super::cx::{Cx, Params};
 use super::reader::NodeReader;
 use super::split;
+use super::state::Loader;
 use crate::diag::{Diagnostic, FileId, Span};
 use crate::io::RelPath;
 
