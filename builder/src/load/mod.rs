@@ -4,7 +4,8 @@
 //! next starts:
 //!
 //! 1. `files`: read the entry file and its imports (once each, in parallel
-//!    where possible), parse them as KDL 2.0, report import cycles.
+//!    where possible), check each is within the parser's bounds (`bound`),
+//!    parse them as KDL 2.0, report import cycles.
 //! 2. `lab`: find the one `lab` node and read its parameters, which every
 //!    later string is interpolated with.
 //! 3. `kinds`: read each top-level declaration with its kind's reader.
@@ -31,8 +32,10 @@
 //!
 //! - Foundations, knowing nothing of kinds: `codes` (the stable error
 //!   codes), `suggest` ("did you mean"), `check` (pure value checks: URLs,
-//!   addresses, DNS labels, namespaces), `net` (CIDRs, UTC times), `split`
-//!   (cutting large files to parse them on several threads), `cx` (the
+//!   addresses, DNS labels, namespaces), `net` (CIDRs, UTC times), `bound`
+//!   (refusing, before the KDL parser runs, a file that would make it
+//!   recurse too deep: E0012), `split` (cutting large files to parse them
+//!   on several threads), `cx` (the
 //!   per-file context: spans, interpolation, paths, diagnostics), `state`
 //!   (the `Loader` the stages share).
 //! - Shared readers: `reader` (a node's shape: its properties, arguments,
@@ -51,6 +54,7 @@
 pub mod codes;
 
 mod basic;
+mod bound;
 mod check;
 mod content;
 mod cx;
