@@ -79,12 +79,12 @@ fn space_at(b: &[u8], i: usize) -> Option<usize> {
 }
 
 /// Past the string whose opening `"` (after `hashes` `#`) is at `i`, or
-/// `None` when it is not closed as KDL requires.
-fn skip_string(b: &[u8], i: usize, hashes: usize) -> Option<usize> {
+/// where the scan gave up when it is not closed as KDL requires.
+fn skip_string(b: &[u8], i: usize, hashes: usize) -> Result<usize, usize> {
     let multi = b[i..].starts_with(b"\"\"\"");
     let mut j = i + if multi { 3 } else { 1 };
     if multi && newline_at(b, j).is_none() {
-        return None;
+        return Err(j);
     }
     let quotes: &[u8] = if multi { b"\"\"\"" } else { b"\"" };
     while j < b.len() {
@@ -101,7 +101,7 @@ fn skip_string(b: &[u8], i: usize, hashes: usize) -> Option<usize> {
             continue;
         }
         if !multi && newline_at(b, j).is_some() {
-            return None;
+            return Err(j);
         }
         if b[j..].starts_with(quotes)
             && b[j + quotes.len()..]
@@ -110,11 +110,11 @@ fn skip_string(b: &[u8], i: usize, hashes: usize) -> Option<usize> {
                 .count()
                 >= hashes
         {
-            return Some(j + quotes.len() + hashes);
+            return Ok(j + quotes.len() + hashes);
         }
         j += 1;
     }
-    None
+    Err(b.len())
 }
 
 /// Past the block comment at `i` with the count of its `*` and `/`, or
@@ -149,6 +149,10 @@ pub(crate) fn check(text: &str) -> Result<(), TooDeep> {
     let mut i = 0;
     let mut depth = 0usize;
     let mut prefixes = 0usize;
+    // A string or comment opened before `unclosed` was never closed: that
+    // text is read as code, and an opener inside it is not tried again (it
+    // would fail the same way), which keeps the scan linear.
+    let mut unclosed = 0usize;
     while i < b.len() {
         if let Some(n) = space_at(b, i) {
             i += n;
@@ -161,15 +165,16 @@ pub(crate) fn check(text: &str) -> Result<(), TooDeep> {
                 }
                 continue;
             }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                if let Some((end, marks)) = skip_comment(b, i) {
-                    if marks > MAX_COMMENT_MARKS {
-                        return too(i, Excess::CommentMarks);
-                    }
+            b'/' if b.get(i + 1) == Some(&b'*') && i >= unclosed => match skip_comment(b, i) {
+                Some((_, marks)) if marks > MAX_COMMENT_MARKS => {
+                    return too(i, Excess::CommentMarks);
+                }
+                Some((end, _)) => {
                     i = end;
                     continue;
                 }
-            }
+                None => unclosed = b.len(),
+            },
             b'/' if b.get(i + 1) == Some(&b'-') => {
                 prefixes += 1;
                 if prefixes > MAX_PREFIXES {
@@ -189,10 +194,14 @@ pub(crate) fn check(text: &str) -> Result<(), TooDeep> {
                 while i < b.len() && newline_at(b, i).is_none() {
                     match b[i] {
                         b')' | b'(' | b'{' | b'}' | b';' => break,
-                        b'"' => match skip_string(b, i, 0) {
-                            Some(end) => i = end,
-                            None => break,
+                        b'"' if i >= unclosed => match skip_string(b, i, 0) {
+                            Ok(end) => i = end,
+                            Err(at) => {
+                                unclosed = at;
+                                break;
+                            }
                         },
+                        b'"' => break,
                         _ => i += 1,
                     }
                 }
@@ -202,21 +211,25 @@ pub(crate) fn check(text: &str) -> Result<(), TooDeep> {
                 i += 1;
                 continue;
             }
-            b'"' => {
-                if let Some(end) = skip_string(b, i, 0) {
+            b'"' if i >= unclosed => match skip_string(b, i, 0) {
+                Ok(end) => {
                     i = end;
                     prefixes = 0;
                     continue;
                 }
-            }
-            b'#' => {
+                Err(at) => unclosed = at,
+            },
+            b'#' if i >= unclosed => {
                 let hashes = b[i..].iter().take_while(|&&c| c == b'#').count();
-                if b.get(i + hashes) == Some(&b'"')
-                    && let Some(end) = skip_string(b, i + hashes, hashes)
-                {
-                    i = end;
-                    prefixes = 0;
-                    continue;
+                if b.get(i + hashes) == Some(&b'"') {
+                    match skip_string(b, i + hashes, hashes) {
+                        Ok(end) => {
+                            i = end;
+                            prefixes = 0;
+                            continue;
+                        }
+                        Err(at) => unclosed = at,
+                    }
                 }
             }
             b'{' => {
@@ -317,6 +330,23 @@ mod tests {
         assert_eq!(check(&text).unwrap_err().excess, Excess::Prefixes);
         let text = format!("a {}\n", "(t)1 ".repeat(100));
         assert_eq!(check(&text), Ok(()));
+    }
+
+    #[test]
+    fn unclosed_openers_keep_the_scan_linear() {
+        // Each opener fails at the end of the file or line; trying each
+        // again would take n² steps.
+        for text in [
+            "/*".repeat(200_000),
+            "\"\"\"\n".repeat(200_000),
+            "#\"".repeat(200_000),
+            "\"\\\"".repeat(200_000),
+            "(\"".repeat(200_000),
+        ] {
+            let start = std::time::Instant::now();
+            let _ = check(&text);
+            assert!(start.elapsed().as_secs() < 5, "{:?}", &text[..8]);
+        }
     }
 
     #[test]

@@ -323,9 +323,15 @@ fn too_deep_diagnostic(id: FileId, too: TooDeep) -> Diagnostic {
         .help(help)
 }
 
+/// The most syntax errors reported for one file; the rest are counted. A
+/// file with thousands (a stray run of `}`) is one mistake, and rendering
+/// each would take longer than fixing it.
+const MAX_SYNTAX_ERRORS: usize = 50;
+
 fn syntax_diagnostics(ld: &mut Loader, id: FileId, err: &KdlError) {
     let text = ld.sources.text(id).to_string();
     let mut seen = Vec::new();
+    let mut more: Option<(Span, usize)> = None;
     for d in &err.diagnostics {
         let span = Span::new(id, d.span.offset(), d.span.len());
         let message = d
@@ -336,6 +342,11 @@ fn syntax_diagnostics(ld: &mut Loader, id: FileId, err: &KdlError) {
             continue;
         }
         seen.push((span, message.clone()));
+        if seen.len() > MAX_SYNTAX_ERRORS {
+            let (_, n) = more.get_or_insert((span, 0));
+            *n += 1;
+            continue;
+        }
         let written = text.get(span.offset..span.end()).unwrap_or_default();
         let word_at = text
             .get(span.offset..)
@@ -358,6 +369,19 @@ fn syntax_diagnostics(ld: &mut Loader, id: FileId, err: &KdlError) {
             .at(span)
             .label("syntax error")
             .help_opt(help),
+        );
+    }
+    if let Some((span, n)) = more {
+        ld.diags.push(
+            Diagnostic::new(
+                codes::SYNTAX,
+                format!("invalid KDL: {n} more syntax errors in this file"),
+            )
+            .at(span)
+            .label("the next one")
+            .help(format!(
+                "only the first {MAX_SYNTAX_ERRORS} are shown: one unclosed string, comment or block often causes the rest"
+            )),
         );
     }
     if err.diagnostics.is_empty() {
