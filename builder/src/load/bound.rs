@@ -15,8 +15,11 @@
 //! The scan knows KDL's strings and comments, so braces inside them do not
 //! count. Where the text is not valid KDL (a string not closed on its line,
 //! a comment never closed), it does not skip: it reads on after the opening
-//! quote or `/*`, so it can only see more structure than the parser does,
-//! never less.
+//! quote or `/*`. And since the parser, recovering from a syntax error, may
+//! resume inside what the scan took for a string, braces are also counted
+//! a second time with strings and comments ignored (real recipes balance
+//! the braces in their strings). Found by fuzzing the loader
+//! (`tests/load_fuzz.rs`), whose regression inputs include each case.
 
 /// The deepest that `{ … }` blocks may nest in a recipe file. Recipes use
 /// a handful of levels; the limit keeps the parser's recursion bounded.
@@ -117,9 +120,10 @@ fn skip_string(b: &[u8], i: usize, hashes: usize) -> Result<usize, usize> {
     Err(b.len())
 }
 
-/// Past the block comment at `i` with the count of its `*` and `/`, or
-/// `None` when it is never closed.
-fn skip_comment(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
+/// Past the block comment at `i` (`None` when it is never closed), and
+/// the count of its `*` and `/` (up to the end of the file when it is not
+/// closed: the parser recurses through those too before it gives up).
+fn skip_comment(b: &[u8], mut i: usize) -> (Option<usize>, usize) {
     let mut depth = 0usize;
     let mut marks = 0usize;
     while i < b.len() {
@@ -132,18 +136,43 @@ fn skip_comment(b: &[u8], mut i: usize) -> Option<(usize, usize)> {
             marks += 2;
             i += 2;
             if depth == 0 {
-                return Some((i, marks));
+                return (Some(i), marks);
             }
         } else {
             marks += usize::from(matches!(b[i], b'*' | b'/'));
             i += 1;
         }
     }
-    None
+    (None, marks)
 }
 
 /// The first place where `text` goes past a bound, if any.
 pub(crate) fn check(text: &str) -> Result<(), TooDeep> {
+    scan(text)?;
+    // The scan above reads strings and comments as valid KDL does; after a
+    // syntax error the parser may resume inside what the scan took for a
+    // string, and see braces the scan skipped. So braces are also counted
+    // with strings and comments ignored: real recipes balance the braces
+    // in their strings (`${name}`), and text that does not is refused.
+    let mut depth = 0usize;
+    for (i, &c) in text.as_bytes().iter().enumerate() {
+        if c == b'{' {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(TooDeep {
+                    at: i,
+                    excess: Excess::Blocks,
+                });
+            }
+        } else if c == b'}' {
+            depth = depth.saturating_sub(1);
+        }
+    }
+    Ok(())
+}
+
+/// [`check`]'s scan of `text` as KDL.
+fn scan(text: &str) -> Result<(), TooDeep> {
     let b = text.as_bytes();
     let too = |at, excess| Err(TooDeep { at, excess });
     let mut i = 0;
@@ -166,14 +195,14 @@ pub(crate) fn check(text: &str) -> Result<(), TooDeep> {
                 continue;
             }
             b'/' if b.get(i + 1) == Some(&b'*') && i >= unclosed => match skip_comment(b, i) {
-                Some((_, marks)) if marks > MAX_COMMENT_MARKS => {
+                (_, marks) if marks > MAX_COMMENT_MARKS => {
                     return too(i, Excess::CommentMarks);
                 }
-                Some((end, _)) => {
+                (Some(end), _) => {
                     i = end;
                     continue;
                 }
-                None => unclosed = b.len(),
+                (None, _) => unclosed = b.len(),
             },
             b'/' if b.get(i + 1) == Some(&b'-') => {
                 prefixes += 1;
@@ -288,6 +317,8 @@ mod tests {
 
     #[test]
     fn braces_in_strings_and_comments_do_not_count() {
+        // To the scan: `check` also counts them all, strings or not, and
+        // refuses so many unbalanced braces anywhere.
         let deep = "{".repeat(MAX_DEPTH + 1);
         for text in [
             format!("a \"{deep}\"\n"),
@@ -297,8 +328,21 @@ mod tests {
             format!("a /* {deep} */\n"),
             format!("a \"x\\\n  {deep}\"\n"),
         ] {
-            assert_eq!(check(&text), Ok(()), "{text}");
+            assert_eq!(scan(&text), Ok(()), "{text}");
+            assert_eq!(check(&text).unwrap_err().excess, Excess::Blocks);
         }
+        let balanced = "{}".repeat(10_000);
+        assert_eq!(check(&format!("a \"{balanced}\"\n")), Ok(()));
+    }
+
+    #[test]
+    fn braces_hidden_from_the_scan_still_count() {
+        // After the stray `"` the scan reads a string to the `"` at the
+        // end; the parser reports `edge"` and reads on through the blocks.
+        let text = format!("a \"x \"edge\" text=a {}\"\n", "a {".repeat(MAX_DEPTH + 1));
+        assert_eq!(check(&text).unwrap_err().excess, Excess::Blocks);
+        let text = format!("a \"${{x}}\" {}", nested(MAX_DEPTH));
+        assert_eq!(check(&text), Ok(()));
     }
 
     #[test]
@@ -324,6 +368,15 @@ mod tests {
         );
         let text = format!("/* {} */ a\n", "x".repeat(100_000));
         assert_eq!(check(&text), Ok(()));
+        // Never closed: the parser recurses through every opener first.
+        let text = format!("a {}\n", "/*".repeat(MAX_COMMENT_MARKS));
+        assert_eq!(
+            check(&text).unwrap_err(),
+            TooDeep {
+                at: 2,
+                excess: Excess::CommentMarks
+            }
+        );
         let text = format!("a {}b\n", "/- ".repeat(MAX_PREFIXES + 1));
         assert_eq!(check(&text).unwrap_err().excess, Excess::Prefixes);
         let text = format!("a {}1\n", "(t)".repeat(MAX_PREFIXES + 1));
@@ -357,6 +410,12 @@ mod tests {
             format!("/*{}*/ a\n", "*".repeat(MAX_COMMENT_MARKS - 4)),
             format!("/*{}*/ a\n", "a/".repeat(MAX_COMMENT_MARKS / 2 - 2)),
             "a /-/-/-/-/-/-/-/-b {\n".repeat(MAX_DEPTH),
+            format!("a {}\n", "/*".repeat(MAX_COMMENT_MARKS / 2)),
+            format!(
+                "a {}{}\n",
+                "/*".repeat(MAX_COMMENT_MARKS / 4),
+                "*/".repeat(MAX_COMMENT_MARKS / 4)
+            ),
         ];
         for text in texts {
             assert_eq!(check(&text), Ok(()));
