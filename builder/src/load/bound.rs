@@ -81,6 +81,30 @@ fn space_at(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
+/// Whether the character at `i` may not appear in a string: controls, and
+/// the invisible direction marks and byte order mark KDL refuses.
+fn disallowed_at(b: &[u8], i: usize) -> bool {
+    match b[i..] {
+        [c, ..] if c < 0x20 && c != b'\t' || c == 0x7F => true,
+        [0xE2, 0x80, 0x8E | 0x8F | 0xAA..=0xAE, ..] => true,
+        [0xE2, 0x81, 0xA6..=0xA9, ..] => true,
+        [0xEF, 0xBB, 0xBF, ..] => true,
+        _ => false,
+    }
+}
+
+/// Whether a string may start at `i`: at the start, or after a space, a
+/// newline or punctuation. After anything else (`x"…"`) the parser reports
+/// the quote and reads on, so the scan does too.
+fn may_open(b: &[u8], i: usize) -> bool {
+    i == 0
+        || matches!(
+            b[i - 1],
+            b'=' | b'(' | b')' | b'{' | b'}' | b';' | b'/' | b'-'
+        )
+        || (1..=3).any(|k| i >= k && space_at(b, i - k) == Some(k))
+}
+
 /// Past the string whose opening `"` (after `hashes` `#`) is at `i`, or
 /// where the scan gave up when it is not closed as KDL requires.
 fn skip_string(b: &[u8], i: usize, hashes: usize) -> Result<usize, usize> {
@@ -99,12 +123,31 @@ fn skip_string(b: &[u8], i: usize, hashes: usize) -> Result<usize, usize> {
                 spaces += 1;
             }
             if spaces == 0 {
-                j += 1;
+                // Only KDL's escapes: after any other, the parser reports
+                // the string and may read its rest as code.
+                match b.get(j) {
+                    Some(b'\\' | b'"' | b'b' | b'f' | b'n' | b'r' | b't' | b's') => j += 1,
+                    Some(b'u') if b.get(j + 1) == Some(&b'{') => {
+                        let digits = b[j + 2..].iter().take_while(|c| c.is_ascii_hexdigit());
+                        let n = digits.count();
+                        if !(1..=6).contains(&n) || b.get(j + 2 + n) != Some(&b'}') {
+                            return Err(j);
+                        }
+                        j += 3 + n;
+                    }
+                    _ => return Err(j),
+                }
             }
             continue;
         }
-        if !multi && newline_at(b, j).is_some() {
-            return Err(j);
+        match newline_at(b, j) {
+            Some(_) if !multi => return Err(j),
+            Some(n) => {
+                j += n;
+                continue;
+            }
+            None if disallowed_at(b, j) => return Err(j),
+            None => {}
         }
         if b[j..].starts_with(quotes)
             && b[j + quotes.len()..]
@@ -240,7 +283,7 @@ fn scan(text: &str) -> Result<(), TooDeep> {
                 i += 1;
                 continue;
             }
-            b'"' if i >= unclosed => match skip_string(b, i, 0) {
+            b'"' if i >= unclosed && may_open(b, i) => match skip_string(b, i, 0) {
                 Ok(end) => {
                     i = end;
                     prefixes = 0;
@@ -248,7 +291,7 @@ fn scan(text: &str) -> Result<(), TooDeep> {
                 }
                 Err(at) => unclosed = at,
             },
-            b'#' if i >= unclosed => {
+            b'#' if i >= unclosed && may_open(b, i) => {
                 let hashes = b[i..].iter().take_while(|&&c| c == b'#').count();
                 if b.get(i + hashes) == Some(&b'"') {
                     match skip_string(b, i + hashes, hashes) {
@@ -267,7 +310,10 @@ fn scan(text: &str) -> Result<(), TooDeep> {
                     return too(i, Excess::Blocks);
                 }
             }
-            b'}' => depth = depth.saturating_sub(1),
+            // In text read on past an opener that was not closed, a `}`
+            // may be inside what the parser takes for a string or comment:
+            // it does not close a block there.
+            b'}' if i >= unclosed => depth = depth.saturating_sub(1),
             _ => {}
         }
         prefixes = 0;
@@ -343,6 +389,24 @@ mod tests {
         assert_eq!(check(&text).unwrap_err().excess, Excess::Blocks);
         let text = format!("a \"${{x}}\" {}", nested(MAX_DEPTH));
         assert_eq!(check(&text), Ok(()));
+    }
+
+    #[test]
+    fn strings_the_parser_refuses_hide_nothing() {
+        // After an invalid escape, a stray quote or a control character
+        // the parser may read the rest of the string as code; a comment
+        // then hides the `}` from the count that ignores strings.
+        for unit in [
+            "a \"\\q {\" /* } */\n",
+            "a \"\\u{zz} {\" /* } */\n",
+            "a x\"y {\" /* } */\n",
+            "a \"\u{1} {\" /* } */\n",
+        ] {
+            let text = unit.repeat(MAX_DEPTH + 1);
+            assert_eq!(check(&text).unwrap_err().excess, Excess::Blocks, "{unit}");
+        }
+        let ok = "a \"\\n\\t\\\\ \\u{1F600} \\\"\" x=\"y\" (t)\"z\" {\"\"}\n";
+        assert_eq!(scan(ok), Ok(()));
     }
 
     #[test]
