@@ -13,9 +13,10 @@
 //! wide margin ([`PARSE_STACK`]).
 //!
 //! The scan knows KDL's strings and comments, so braces inside them do not
-//! count. Where the text is not valid KDL (a string not closed on its line,
-//! a comment never closed), it does not skip: it reads on after the opening
-//! quote or `/*`. And since the parser, recovering from a syntax error, may
+//! count. Where the text is not valid KDL (a string not closed on its line
+//! or with an escape KDL lacks, a quote right after a word, a comment never
+//! closed), it does not skip: it reads on after the opening quote or `/*`,
+//! and in text read on so, a `}` closes nothing. And since the parser, recovering from a syntax error, may
 //! resume inside what the scan took for a string, braces are also counted
 //! a second time with strings and comments ignored (real recipes balance
 //! the braces in their strings). Found by fuzzing the loader
