@@ -9,9 +9,10 @@
 //! own diagnostics at the recipe text.
 //!
 //! A kind added later (helm-release, …) is one more [`Kind`] variant, one
-//! more [`Body`] variant with its own struct, and one more loader module;
-//! `docs/compilers.md` ("How to add a kind") lists every place, and
-//! [`crate::kinds`] is where its artifact kinds are named.
+//! more [`Body`] variant with its own struct, one more reader module in
+//! `load` (built on `load::values`) and its line in the dispatch of
+//! `load::kinds`; `docs/compilers.md` ("How to add a kind") lists every
+//! place, and [`crate::kinds`] is where its artifact kinds are named.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -84,7 +84,10 @@ pub fn resolve(plan: &Plan, what: &str) -> Result<DrvId, ResolveError> {
         return Ok(*versioned.first().expect("one"));
     }
     if let Some((target, artifact)) = what.rsplit_once('/')
-        && let Some(id) = plan.targets.get(target).and_then(|t| t.artifacts.get(artifact))
+        && let Some(id) = plan
+            .targets
+            .get(target)
+            .and_then(|t| t.artifacts.get(artifact))
     {
         return Ok(*id);
     }

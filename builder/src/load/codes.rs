@@ -20,6 +20,7 @@ pub const INVALID_PATH: &str = "E0008";
 pub const SECRET_MISSING: &str = "E0009";
 pub const SECRET_UNTAGGED: &str = "E0010";
 pub const BAD_TAG: &str = "E0011";
+pub const TOO_DEEP: &str = "E0012";
 
 pub const UNKNOWN_NODE: &str = "E0101";
 pub const UNKNOWN_PROPERTY: &str = "E0102";
@@ -115,6 +116,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         BAD_TAG,
         "a secret's `.tag` file is malformed or is the tag of another secret",
+    ),
+    (
+        TOO_DEEP,
+        "a recipe file nests deeper than the parser allows (blocks, a block comment, `/-` or annotations in a row)",
     ),
     (UNKNOWN_NODE, "a node name is not a kind, `lab` or `import`"),
     (

@@ -17,11 +17,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kdl::{KdlDocument, KdlError, KdlValue};
 
-use super::Loader;
+use super::bound::{self, Excess, PARSE_STACK, TooDeep};
 use super::codes;
 use super::cx::{Cx, Params};
 use super::reader::NodeReader;
 use super::split;
+use super::state::Loader;
 use crate::diag::{Diagnostic, FileId, Span};
 use crate::io::RelPath;
 
@@ -41,6 +42,11 @@ enum Outcome {
     NotUtf8 {
         lossy: String,
         at: usize,
+    },
+    /// Past a bound of [`bound::check`]: not handed to the parser.
+    TooDeep {
+        text: Arc<str>,
+        too_deep: TooDeep,
     },
     Parsed {
         text: Arc<str>,
@@ -66,10 +72,19 @@ fn read_level(ld: &Loader, paths: &[RelPath]) -> Vec<Outcome> {
     let mut outcomes: Vec<Option<Outcome>> = Vec::with_capacity(paths.len());
     for path in paths {
         match ld.io.read(path).map(String::from_utf8) {
-            Ok(Ok(text)) => {
-                texts.push(Some(text.into()));
-                outcomes.push(None);
-            }
+            Ok(Ok(text)) => match bound::check(&text) {
+                Ok(()) => {
+                    texts.push(Some(text.into()));
+                    outcomes.push(None);
+                }
+                Err(too_deep) => {
+                    texts.push(None);
+                    outcomes.push(Some(Outcome::TooDeep {
+                        text: text.into(),
+                        too_deep,
+                    }));
+                }
+            },
             Ok(Err(e)) => {
                 let at = e.utf8_error().valid_up_to();
                 let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
@@ -109,12 +124,12 @@ fn read_level(ld: &Loader, paths: &[RelPath]) -> Vec<Outcome> {
             pieces
                 .into_iter()
                 .next()
-                .unwrap_or_else(|| KdlDocument::parse_v2(&text))
+                .unwrap_or_else(|| bound::on_parse_stack(|| KdlDocument::parse_v2(&text)))
         } else {
             match pieces.into_iter().collect::<Result<Vec<_>, _>>() {
                 Ok(docs) => Ok(split::join(docs)),
                 // Report syntax errors exactly as a whole-file parse does.
-                Err(_) => KdlDocument::parse_v2(&text),
+                Err(_) => bound::on_parse_stack(|| KdlDocument::parse_v2(&text)),
             }
         };
         outcomes[file] = Some(Outcome::Parsed { text, doc });
@@ -141,24 +156,38 @@ fn run_jobs(
     };
     let threads = threads.min(jobs.len());
     if threads <= 1 {
-        return jobs.iter().map(|j| Some(parse(j))).collect();
+        return bound::on_parse_stack(|| jobs.iter().map(|j| Some(parse(j))).collect());
     }
     let next = AtomicUsize::new(0);
     let mut results: Vec<(usize, Result<KdlDocument, KdlError>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(j) = jobs.get(i) else { break };
-                        done.push((i, parse(j)));
-                    }
-                    done
-                })
+                std::thread::Builder::new()
+                    .name("kdl-parse".into())
+                    .stack_size(PARSE_STACK)
+                    .spawn_scoped(s, || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(j) = jobs.get(i) else { break };
+                            done.push((i, parse(j)));
+                        }
+                        done
+                    })
             })
             .collect();
-        workers
+        // A worker that could not start leaves its jobs to the others; if
+        // none started, the jobs are parsed here, on a parse stack.
+        let started: Vec<_> = workers.into_iter().filter_map(Result::ok).collect();
+        if started.is_empty() {
+            return bound::on_parse_stack(|| {
+                jobs.iter()
+                    .enumerate()
+                    .map(|(i, j)| (i, parse(j)))
+                    .collect()
+            });
+        }
+        started
             .into_iter()
             .flat_map(|w| match w.join() {
                 Ok(done) => done,
@@ -237,6 +266,11 @@ fn admit(ld: &mut Loader, path: RelPath, site: Option<Span>, outcome: Outcome) -
             ld.diags.push(d);
             None
         }
+        Outcome::TooDeep { text, too_deep } => {
+            let id = ld.sources.add(path, text);
+            ld.diags.push(too_deep_diagnostic(id, too_deep));
+            None
+        }
         Outcome::Parsed { text, doc } => {
             let id = ld.sources.add(path.clone(), text);
             match doc {
@@ -255,9 +289,49 @@ fn admit(ld: &mut Loader, path: RelPath, site: Option<Span>, outcome: Outcome) -
     }
 }
 
+fn too_deep_diagnostic(id: FileId, too: TooDeep) -> Diagnostic {
+    let (message, len, label, help) = match too.excess {
+        Excess::Blocks => (
+            format!("blocks are nested more than {} deep", bound::MAX_DEPTH),
+            1,
+            format!("block {} levels deep", bound::MAX_DEPTH + 1),
+            "recipes need only a few levels of `{ … }`: look for a `}` missing higher up"
+                .to_string(),
+        ),
+        Excess::CommentMarks => (
+            format!(
+                "a block comment holds more than {} `*` and `/`",
+                bound::MAX_COMMENT_MARKS
+            ),
+            2,
+            "this comment".to_string(),
+            "shorten the comment, or write it as `//` lines".to_string(),
+        ),
+        Excess::Prefixes => (
+            format!(
+                "more than {} `/-` and type annotations in a row",
+                bound::MAX_PREFIXES
+            ),
+            1,
+            "one too many".to_string(),
+            "write one `/-` or annotation before a node, value or block".to_string(),
+        ),
+    };
+    Diagnostic::new(codes::TOO_DEEP, message)
+        .at(Span::new(id, too.at, len))
+        .label(label)
+        .help(help)
+}
+
+/// The most syntax errors reported for one file; the rest are counted. A
+/// file with thousands (a stray run of `}`) is one mistake, and rendering
+/// each would take longer than fixing it.
+const MAX_SYNTAX_ERRORS: usize = 50;
+
 fn syntax_diagnostics(ld: &mut Loader, id: FileId, err: &KdlError) {
     let text = ld.sources.text(id).to_string();
     let mut seen = Vec::new();
+    let mut more: Option<(Span, usize)> = None;
     for d in &err.diagnostics {
         let span = Span::new(id, d.span.offset(), d.span.len());
         let message = d
@@ -268,6 +342,11 @@ fn syntax_diagnostics(ld: &mut Loader, id: FileId, err: &KdlError) {
             continue;
         }
         seen.push((span, message.clone()));
+        if seen.len() > MAX_SYNTAX_ERRORS {
+            let (_, n) = more.get_or_insert((span, 0));
+            *n += 1;
+            continue;
+        }
         let written = text.get(span.offset..span.end()).unwrap_or_default();
         let word_at = text
             .get(span.offset..)
@@ -290,6 +369,19 @@ fn syntax_diagnostics(ld: &mut Loader, id: FileId, err: &KdlError) {
             .at(span)
             .label("syntax error")
             .help_opt(help),
+        );
+    }
+    if let Some((span, n)) = more {
+        ld.diags.push(
+            Diagnostic::new(
+                codes::SYNTAX,
+                format!("invalid KDL: {n} more syntax errors in this file"),
+            )
+            .at(span)
+            .label("the next one")
+            .help(format!(
+                "only the first {MAX_SYNTAX_ERRORS} are shown: one unclosed string, comment or block often causes the rest"
+            )),
         );
     }
     if err.diagnostics.is_empty() {

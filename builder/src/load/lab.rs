@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use kdl::{KdlNode, KdlValue};
 
+use super::check;
 use super::codes;
 use super::cx::{Cx, Params};
 use super::files::KdlFile;
 use super::reader::{NodeReader, repr, wrong_type};
-use super::{Loader, check};
+use super::state::Loader;
 use crate::decl::Spanned;
 use crate::diag::{Diagnostic, Span};
 use crate::interp;

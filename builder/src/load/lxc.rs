@@ -20,12 +20,10 @@ use kdl::{KdlNode, KdlValue};
 use super::check;
 use super::codes;
 use super::cx::Cx;
-use super::kinds::bad;
 use super::lxc_items::{file, group, secret, service, unpack, user};
-use super::lxc_net::{address, probe};
+use super::lxc_net::{Address, address, probe};
 use super::reader::{NodeReader, repr, wrong_type};
-use super::talos::{Once, arg, setting};
-use super::talos_network::ip;
+use super::values::{Once, arg, bad, ip, setting};
 use crate::decl::{
     Body, DebianBase, LxcArchive, LxcDecl, LxcFile, LxcGroup, LxcNetwork, LxcProbe, LxcSecret,
     LxcService, LxcUser, Spanned,
@@ -50,18 +48,11 @@ const SETTINGS: &[&str] = &[
 /// The single-valued settings.
 const ONCE: &[&str] = &["hostname", "debian", "address"];
 
-/// The mode of a delivered secret when `mode=` is not written.
-pub const DEFAULT_SECRET_FILE_MODE: u32 = 0o400;
-
 /// The interface a container's address goes on when not written.
 pub const DEFAULT_INTERFACE: &str = "eth0";
 
 /// Releases without `-updates` and `-security` suites.
 const ROLLING: &[&str] = &["sid", "unstable", "experimental"];
-
-/// Where no file of a template may go: the kernel's and systemd's
-/// filesystems, mounted over the template at boot.
-pub(super) const HIDDEN_AT_BOOT: &[&str] = &["/proc", "/sys", "/dev", "/run", "/tmp"];
 
 pub(super) fn lxc(cx: &mut Cx, r: &mut NodeReader, name: Option<&Spanned<String>>) -> Option<Body> {
     let children = r.children(cx, SETTINGS);
@@ -150,12 +141,6 @@ pub(super) fn lxc(cx: &mut Cx, r: &mut NodeReader, name: Option<&Spanned<String>
         probes: l.probes,
     })))
 }
-
-pub(super) type Address = (
-    Spanned<String>,
-    Option<Spanned<String>>,
-    Option<Spanned<String>>,
-);
 
 /// The children read so far.
 #[derive(Default)]

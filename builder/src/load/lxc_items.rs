@@ -4,20 +4,25 @@
 
 use std::collections::BTreeMap;
 
-use kdl::{KdlNode, KdlValue};
+use kdl::KdlNode;
 
 use super::check;
 use super::codes;
+use super::content::{content, interpolate, mode};
 use super::cx::Cx;
-use super::kinds::{bad, content, interpolate, mode, present};
-use super::reader::{NodeReader, wrong_type};
-use super::talos::{arg, raw_arg};
+use super::reader::NodeReader;
+use super::values::{arg, bad, int, present, ref_arg, words};
 use crate::decl::{
-    Content, LxcArchive, LxcFile, LxcGroup, LxcSecret, LxcService, LxcUser, Ref, RefRole, Spanned,
+    Content, LxcArchive, LxcFile, LxcGroup, LxcSecret, LxcService, LxcUser, RefRole, Spanned,
 };
 use crate::diag::{Diagnostic, Span};
 
-use super::lxc::{DEFAULT_SECRET_FILE_MODE, HIDDEN_AT_BOOT};
+/// The mode of a delivered secret when `mode=` is not written.
+pub const DEFAULT_SECRET_FILE_MODE: u32 = 0o400;
+
+/// Where no file of a template may go: the kernel's and systemd's
+/// filesystems, mounted over the template at boot.
+pub(super) const HIDDEN_AT_BOOT: &[&str] = &["/proc", "/sys", "/dev", "/run", "/tmp"];
 
 /// A user or group name as Debian's adduser accepts it (system names may
 /// start with `_`).
@@ -44,44 +49,6 @@ fn account_name(cx: &mut Cx, v: &Spanned<String>, what: &str) -> bool {
         );
     }
     ok
-}
-
-/// An integer property from 0 to `max`.
-pub(super) fn int(
-    cx: &mut Cx,
-    c: &mut NodeReader,
-    key: &'static str,
-    max: u32,
-    code: &'static str,
-) -> Option<u32> {
-    let e = c.prop(key)?;
-    let span = cx.value_span(e);
-    match e.value() {
-        KdlValue::Integer(n) => match u32::try_from(*n) {
-            Ok(v) if v <= max => Some(v),
-            _ => {
-                bad(
-                    cx,
-                    code,
-                    span,
-                    "out of range",
-                    (format!("`{key}` is {n}, outside 0 to {max}"), None),
-                );
-                None
-            }
-        },
-        _ => {
-            let help = format!("write a number without quotes: `{key}=…`");
-            cx.error(wrong_type(
-                e,
-                span,
-                &format!("`{key}`"),
-                "an integer",
-                Some(help),
-            ));
-            None
-        }
-    }
 }
 
 /// The ids adduser gives system accounts are at most 999; ids from 1000
@@ -256,44 +223,6 @@ pub(super) fn file(cx: &mut Cx, child: &KdlNode) -> Option<LxcFile> {
         mode: mode_,
         owner,
         group,
-        span,
-    })
-}
-
-/// The space-separated words of a string property (`groups="adm www-data"`),
-/// each spanned where it is written when the value is written plainly
-/// (else at the whole value).
-fn words(v: &Spanned<String>) -> Vec<Spanned<String>> {
-    let plain = v.value.len() + 2 == v.span.len;
-    let mut out = Vec::new();
-    let mut at = 0;
-    for part in v.value.split(' ') {
-        if !part.is_empty() {
-            let span = if plain {
-                Span::new(v.span.file, v.span.offset + 1 + at, part.len())
-            } else {
-                v.span
-            };
-            out.push(Spanned::new(part.to_string(), span));
-        }
-        at += part.len() + 1;
-    }
-    out
-}
-
-/// The first argument as a reference of `role` (a literal name); `what`
-/// and `example` for the message when it is missing.
-pub(super) fn ref_arg(
-    cx: &mut Cx,
-    c: &mut NodeReader,
-    role: RefRole,
-    what: &str,
-    example: &str,
-) -> Option<Ref> {
-    let (s, span) = raw_arg(cx, c, what, example)?;
-    cx.literal(s, span, "references").map(|name| Ref {
-        kind: role.allowed()[0],
-        name,
         span,
     })
 }

@@ -7,15 +7,18 @@ use kdl::KdlNode;
 use super::check;
 use super::codes;
 use super::cx::Cx;
-use super::kinds::bad;
 use super::reader::NodeReader;
-use super::talos::{arg, choice};
-use super::talos_network::{cidr, ip};
+use super::values::{arg, bad, choice, cidr, int, ip};
 use crate::decl::{LxcProbe, ProbeKind, Spanned};
 use crate::diag::{Diagnostic, Span};
 
-use super::lxc::Address;
-use super::lxc_items::int;
+/// A container's static address as written: the address with its prefix
+/// length, the gateway and the interface.
+pub(super) type Address = (
+    Spanned<String>,
+    Option<Spanned<String>>,
+    Option<Spanned<String>>,
+);
 
 /// `address "10.0.0.53/24" [gateway="10.0.0.1"] [interface="eth0"]`.
 pub(super) fn address(cx: &mut Cx, child: &KdlNode) -> Option<(Address, Span)> {

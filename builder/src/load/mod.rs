@@ -4,7 +4,8 @@
 //! next starts:
 //!
 //! 1. `files`: read the entry file and its imports (once each, in parallel
-//!    where possible), parse them as KDL 2.0, report import cycles.
+//!    where possible), check each is within the parser's bounds (`bound`),
+//!    parse them as KDL 2.0, report import cycles.
 //! 2. `lab`: find the one `lab` node and read its parameters, which every
 //!    later string is interpolated with.
 //! 3. `kinds`: read each top-level declaration with its kind's reader.
@@ -22,10 +23,40 @@
 //!
 //! Purity: the loader reaches files only through [`EvalIo`]; it reads no
 //! clock, environment or network.
+//!
+//! # Module map
+//!
+//! Each layer uses only the layers above it; `tests/loader_modules.rs`
+//! checks that the modules import each other without a cycle and that no
+//! kind's module uses another kind's.
+//!
+//! - Foundations, knowing nothing of kinds: `codes` (the stable error
+//!   codes), `suggest` ("did you mean"), `check` (pure value checks: URLs,
+//!   addresses, DNS labels, namespaces), `net` (CIDRs, UTC times), `bound`
+//!   (refusing, before the KDL parser runs, a file that would make it
+//!   recurse too deep: E0012), `split` (cutting large files to parse them
+//!   on several threads), `cx` (the
+//!   per-file context: spans, interpolation, paths, diagnostics), `state`
+//!   (the `Loader` the stages share).
+//! - Shared readers: `reader` (a node's shape: its properties, arguments,
+//!   children and name), `values` (one value each: string settings,
+//!   integers, choices, word lists, references, `after` lists, IPs and
+//!   CIDRs, label keys and values), `content` (the content, interpolation
+//!   and mode of anything that puts a file somewhere).
+//! - One module per kind, each using only the shared readers and the
+//!   foundations: `basic` (`cluster`, `host`, `fetch`, `file`, `manifest`,
+//!   `secret`), `sealed` (`sealed-secret`), `talos` with `talos_network`
+//!   (`talos-cluster`), `lxc` with `lxc_items` and `lxc_net` (`lxc`).
+//! - Dispatch: `kinds` maps a top-level node's name to its kind's reader.
+//! - Stages: `files` (read, bound, parse, imports), `lab`, `resolve`,
+//!   `secrets`, run in order by [`load`] here.
 
 pub mod codes;
 
+mod basic;
+mod bound;
 mod check;
+mod content;
 mod cx;
 mod files;
 mod kinds;
@@ -39,9 +70,11 @@ mod resolve;
 mod sealed;
 mod secrets;
 mod split;
+mod state;
 mod suggest;
 mod talos;
 mod talos_network;
+mod values;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -51,15 +84,17 @@ use std::sync::Arc;
 use crate::decl::{Decl, Lab, RecipeFile};
 use crate::diag::{Diagnostic, Diagnostics, SourceMap, Span};
 use crate::interp;
-use crate::io::{EvalIo, PathError, RelPath, path_error};
+use crate::io::{EvalIo, RelPath};
 
-pub use kinds::{DEFAULT_MODE, DEFAULT_SECRET_MODE};
+pub use content::{DEFAULT_MODE, DEFAULT_SECRET_MODE};
 pub use lab::DEFAULT_SECRETS_DIR;
 pub use reader::{MAX_NAME, is_valid_name};
-pub use talos::{DEFAULT_LINK, DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR};
+pub use talos::DEFAULT_LINK;
+pub use talos_network::{DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR};
 
 use cx::{Cx, FileUse, Params};
 use resolve::Declared;
+use state::Loader;
 
 /// Why a lab could not be loaded: every problem found, and the texts they
 /// point into.
@@ -88,58 +123,6 @@ impl fmt::Display for LoadError {
 }
 
 impl std::error::Error for LoadError {}
-
-/// State shared by the stages.
-pub(crate) struct Loader<'io> {
-    io: &'io dyn EvalIo,
-    /// The entry file: paths relative to the recipe root join onto it.
-    entry: RelPath,
-    /// The recipe root: the entry file's directory, as components.
-    root: Vec<String>,
-    sources: SourceMap,
-    diags: Vec<Diagnostic>,
-    /// Some recipe file could not be read or parsed.
-    incomplete: bool,
-}
-
-impl Loader<'_> {
-    /// A diagnostic (without span) for a failed read of `path`.
-    fn io_diagnostic(&self, err: &io::Error, path: &RelPath, what: &str) -> Diagnostic {
-        if let Some(e @ PathError::EscapesRoot(_)) = path_error(err) {
-            return Diagnostic::new(codes::PATH_ESCAPES_ROOT, format!("{e} through a symlink"))
-                .label("leads out of the recipe root")
-                .help("copy the file into the recipe directory instead of linking to it");
-        }
-        match err.kind() {
-            io::ErrorKind::NotFound => Diagnostic::new(
-                codes::FILE_NOT_FOUND,
-                format!("{what} `{path}` does not exist"),
-            )
-            .label("no such file")
-            .help("paths are relative to the directory of the file that names them"),
-            io::ErrorKind::IsADirectory => Diagnostic::new(
-                codes::FILE_UNREADABLE,
-                format!("{what} `{path}` is a directory"),
-            )
-            .label("a directory")
-            .help("name a file; each file a recipe reads is named on its own"),
-            _ => Diagnostic::new(
-                codes::FILE_UNREADABLE,
-                format!("cannot read {what} `{path}`: {}", io_reason(err)),
-            )
-            .label("unreadable"),
-        }
-    }
-}
-
-/// The error's message without the "(os error N)" tail.
-fn io_reason(err: &io::Error) -> String {
-    let s = err.to_string();
-    match s.find(" (os error") {
-        Some(i) => s[..i].to_string(),
-        None => s,
-    }
-}
 
 /// Load the lab whose entry file is `entry`. Its directory is the recipe
 /// root: no path in the recipes may lead out of it.

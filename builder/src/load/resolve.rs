@@ -13,8 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::Loader;
 use super::codes;
+use super::state::Loader;
 use super::suggest::did_you_mean;
 use crate::decl::{Decl, Kind, RefRole};
 use crate::diag::{Diagnostic, Span};

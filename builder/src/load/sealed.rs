@@ -15,9 +15,9 @@ use kdl::{KdlEntry, KdlValue};
 use super::check;
 use super::codes;
 use super::cx::Cx;
-use super::kinds::{after_from, bad, reference};
 use super::reader::{NodeReader, repr, wrong_type};
 use super::suggest::did_you_mean;
+use super::values::{KeyProblem, after_from, bad, label_value, qualified_name, reference};
 use crate::decl::{Body, Ref, RefRole, Scope, SealedSecretDecl, Spanned};
 use crate::diag::{Diagnostic, Span};
 
@@ -260,8 +260,6 @@ fn check_key(cx: &mut Cx, what: &str, key: &Spanned<String>, entry: &Entry) -> b
     true
 }
 
-pub(super) type KeyProblem = Option<(String, String)>;
-
 /// A Secret data key: `[-._a-zA-Z0-9]+`, at most 253 characters.
 fn data_key(k: &str) -> KeyProblem {
     let ok = !k.is_empty()
@@ -275,52 +273,6 @@ fn data_key(k: &str) -> KeyProblem {
             format!("`{k}` is not a Secret data key"),
             "data keys use letters, digits, `-`, `_` and `.` (at most 253), e.g. `api-token`"
                 .into(),
-        )
-    })
-}
-
-/// `name` of at most 63 characters: alphanumeric at both ends, `-_.` inside.
-fn name_part(s: &str) -> bool {
-    let b = s.as_bytes();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(u8::is_ascii_alphanumeric)
-        && b.last().is_some_and(u8::is_ascii_alphanumeric)
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c))
-}
-
-/// A label or annotation key: `[prefix/]name`, prefix a DNS subdomain.
-pub(super) fn qualified_name(k: &str) -> KeyProblem {
-    let (prefix, name) = match k.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, k),
-    };
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.split('.').all(|l| {
-                !l.is_empty()
-                    && !l.starts_with('-')
-                    && !l.ends_with('-')
-                    && l.chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            })
-    });
-    (!(prefix_ok && name_part(name))).then(|| {
-        (
-            format!("`{k}` is not a Kubernetes label or annotation key"),
-            "keys are `name` or `prefix/name`: a name of at most 63 letters, digits, `-`, `_` and `.` that starts and ends with a letter or digit, after an optional lowercase DNS prefix, e.g. `app.kubernetes.io/part-of`".into(),
-        )
-    })
-}
-
-/// A label value: empty, or like the name part of a key.
-pub(super) fn label_value(v: &str) -> KeyProblem {
-    (!(v.is_empty() || name_part(v))).then(|| {
-        (
-            format!("`{v}` is not a valid label value"),
-            "label values have at most 63 letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit; free text belongs in an `annotation`".into(),
         )
     })
 }

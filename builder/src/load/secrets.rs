@@ -17,11 +17,11 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::Loader;
 use super::codes;
+use super::content::DEFAULT_SECRET_MODE;
 use super::cx::is_secret_ref;
-use super::kinds::DEFAULT_SECRET_MODE;
 use super::resolve::{RefCx, resolve_one};
+use super::state::Loader;
 use crate::decl::{Body, Content, Decl, Kind, RecipeFile, Ref, RefRole};
 use crate::diag::{Diagnostic, Span};
 use crate::interp;

@@ -21,22 +21,19 @@ use kdl::{KdlNode, KdlValue};
 use super::check;
 use super::codes;
 use super::cx::{Cx, FileUse};
-use super::kinds::bad;
 use super::net::parse_utc;
 use super::reader::{NodeReader, check_name, repr, wrong_type};
-use super::sealed::{label_value, qualified_name};
-use super::suggest::did_you_mean;
-use super::talos_network::{check_network, cidr, ip};
+use super::talos_network::check_network;
+use super::values::{
+    Once, arg, bad, choice, cidr, ip, label_value, qualified_name, ref_arg, setting,
+};
 use crate::decl::{
     Body, PatchSource, RefRole, Spanned, TalosClusterDecl, TalosCni, TalosNode, TalosPatch,
     TalosRole, TalosSchematic,
 };
-use crate::diag::{Diagnostic, Span};
+use crate::diag::Diagnostic;
 use crate::io::RelPath;
 
-/// Talos's defaults, checked for overlaps like written ones.
-pub const DEFAULT_POD_CIDR: &str = "10.244.0.0/16";
-pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
 /// The link a node's address goes on when `link=` is not written.
 pub const DEFAULT_LINK: &str = "eth0";
 
@@ -65,112 +62,6 @@ const NODE_SETTINGS: &[&str] = &[
     "taint",
     "patch",
 ];
-
-/// The single-valued settings read so far, with where each was first given.
-pub(super) struct Once<'n> {
-    pub(super) seen: BTreeMap<&'n str, Span>,
-}
-
-impl<'n> Once<'n> {
-    /// Whether `child` is the first of its name; reports the others.
-    pub(super) fn first(&mut self, cx: &mut Cx, child: &'n KdlNode) -> bool {
-        let name = child.name().value();
-        let span = cx.span(child.name().span());
-        if let Some(first) = self.seen.get(name) {
-            cx.error(
-                Diagnostic::new(codes::DUPLICATE_KEY, format!("`{name}` is given twice"))
-                    .at(span)
-                    .label("given again here")
-                    .note(*first, "first given here")
-                    .help("keep one of them"),
-            );
-            return false;
-        }
-        self.seen.insert(name, span);
-        true
-    }
-}
-
-/// The one string argument of a setting child, interpolated.
-pub(super) fn arg(cx: &mut Cx, c: &mut NodeReader, example: &str) -> Option<Spanned<String>> {
-    let (s, span) = raw_arg(cx, c, "a value", example)?;
-    cx.interpolate(s, span).ok().map(|v| Spanned::new(v, span))
-}
-
-/// The next argument of a child as written, which must be a string; a
-/// missing one is reported as `what` with `example`.
-pub(super) fn raw_arg<'n>(
-    cx: &mut Cx,
-    c: &mut NodeReader<'n>,
-    what: &str,
-    example: &str,
-) -> Option<(&'n str, Span)> {
-    let kind = c.kind();
-    let Some(e) = c.next_arg() else {
-        c.missing_arg(cx, what, example);
-        return None;
-    };
-    let span = cx.value_span(e);
-    match e.value() {
-        KdlValue::String(s) => Some((s.as_str(), span)),
-        _ => {
-            let help = format!("write it in quotes: `{kind} \"{}\"`", repr(e));
-            cx.error(wrong_type(
-                e,
-                span,
-                &format!("the value of `{kind}`"),
-                "a string",
-                Some(help),
-            ));
-            None
-        }
-    }
-}
-
-/// A setting child with one string argument and nothing else.
-pub(super) fn setting(cx: &mut Cx, child: &KdlNode, example: &str) -> Option<Spanned<String>> {
-    let mut c = NodeReader::new(cx, child);
-    let v = arg(cx, &mut c, example);
-    c.finish(cx);
-    v
-}
-
-pub(super) fn choice<T: Copy>(
-    cx: &mut Cx,
-    written: &Spanned<String>,
-    what: &str,
-    all: &[T],
-    name: fn(&T) -> &'static str,
-) -> Option<T> {
-    if let Some(v) = all.iter().find(|v| name(v) == written.value) {
-        return Some(*v);
-    }
-    let names: Vec<&str> = all.iter().map(name).collect();
-    let help = did_you_mean(&written.value, names.iter().copied()).unwrap_or_else(|| {
-        format!(
-            "write one of {}",
-            super::reader::list(
-                &names
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-            )
-        )
-    });
-    cx.error(
-        Diagnostic::new(
-            codes::BAD_CHOICE,
-            format!("`{}` is not a {what}", written.value),
-        )
-        .at(written.span)
-        .label(format!("unknown {what}"))
-        .help(help),
-    );
-    None
-}
 
 /// A patch file: a recipe file read as text.
 fn patch_path(cx: &mut Cx, written: &Spanned<String>) -> Option<Spanned<RelPath>> {
@@ -325,7 +216,7 @@ pub(super) fn talos_cluster(cx: &mut Cx, r: &mut NodeReader) -> Option<Body> {
             "vip" => vip = setting(cx, child, "vip \"10.0.0.10\""),
             "secrets" => {
                 let mut c = NodeReader::new(cx, child);
-                secrets = super::lxc_items::ref_arg(
+                secrets = ref_arg(
                     cx,
                     &mut c,
                     RefRole::Secret,

@@ -8,50 +8,14 @@ use std::net::IpAddr;
 
 use super::codes;
 use super::cx::Cx;
-use super::kinds::bad;
 use super::net::Cidr;
-use super::talos::{DEFAULT_POD_CIDR, DEFAULT_SERVICE_CIDR};
+use super::values::{cidr, ip};
 use crate::decl::{Spanned, TalosNode, TalosRole};
 use crate::diag::{Diagnostic, Span};
 
-pub(super) fn cidr(cx: &mut Cx, v: &Spanned<String>, what: &str) -> Option<Cidr> {
-    match Cidr::parse(&v.value) {
-        Ok(c) => Some(c),
-        Err(message) => {
-            cx.error(
-                Diagnostic::new(codes::BAD_CIDR, message)
-                    .at(v.span)
-                    .label(format!("not {what}"))
-                    .help("write an address and a prefix length, like `10.244.0.0/16`"),
-            );
-            None
-        }
-    }
-}
-
-pub(super) fn ip(cx: &mut Cx, v: &Spanned<String>, what: &str) -> Option<IpAddr> {
-    match v.value.parse::<IpAddr>() {
-        Ok(ip) => Some(ip),
-        Err(_) => {
-            let help = if v.value.contains('/') {
-                "write the address alone, without a prefix length"
-            } else {
-                "write an IP address, like `10.0.0.1`"
-            };
-            bad(
-                cx,
-                codes::BAD_ADDRESS,
-                v.span,
-                &format!("not {what}"),
-                (
-                    format!("`{}` is not an IP address", v.value),
-                    Some(help.into()),
-                ),
-            );
-            None
-        }
-    }
-}
+/// Talos's defaults, checked for overlaps like written ones.
+pub const DEFAULT_POD_CIDR: &str = "10.244.0.0/16";
+pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
 
 /// Duplicate names and addresses, overlapping networks, the VIP's subnet.
 pub(super) fn check_network(

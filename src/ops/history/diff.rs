@@ -152,9 +152,7 @@ fn compare(
             let status = match (x, y) {
                 (None, Some(_)) => ArtifactChange::Added,
                 (Some(_), None) => ArtifactChange::Removed,
-                (Some(x), Some(y)) if x.content != y.content || dx != dy => {
-                    ArtifactChange::Changed
-                }
+                (Some(x), Some(y)) if x.content != y.content || dx != dy => ArtifactChange::Changed,
                 _ => continue,
             };
             let mut lines = Vec::new();
