@@ -8,8 +8,10 @@
 //! where an `int` is wanted is a parse-time-like error, and so on.
 
 pub mod builtin;
+pub mod crypto;
 pub mod dicts;
 pub mod encoding;
+pub mod extra;
 pub mod helm;
 pub mod lists;
 pub mod math;
@@ -101,6 +103,12 @@ impl Registry {
             },
         );
     }
+    /// Register `alias` as another name of the already registered `target`.
+    pub fn alias(&mut self, alias: &'static str, target: &str) {
+        if let Some(f) = self.0.get(target).cloned() {
+            self.0.insert(alias, f);
+        }
+    }
     pub fn var(&mut self, name: &'static str, params: &'static [Ty], variadic: Ty, f: Impl) {
         self.0.insert(
             name,
@@ -124,6 +132,8 @@ pub fn all() -> &'static HashMap<&'static str, Func> {
         math::register(&mut r);
         encoding::register(&mut r);
         misc::register(&mut r);
+        crypto::register(&mut r);
+        extra::register(&mut r);
         helm::register(&mut r);
         builtin::register(&mut r);
         r.0

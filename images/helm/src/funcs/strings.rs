@@ -222,9 +222,64 @@ fn re(p: &str) -> Result<regex::Regex, Error> {
     if let Some(r) = CACHE.with(|c| c.borrow().get(p).cloned()) {
         return Ok(r);
     }
-    let r = regex::Regex::new(p).map_err(|e| Error::Msg(format!("error parsing regexp: {e}")))?;
+    let r = regex::Regex::new(&go_regex(p))
+        .map_err(|e| Error::Msg(format!("error parsing regexp: {e}")))?;
     CACHE.with(|c| c.borrow_mut().insert(p.to_string(), r.clone()));
     Ok(r)
+}
+
+/// Go's RE2 dialect in the `regex` crate's: inside a class, a `-` next to
+/// a class escape (`[\w-.]`) is a literal in Go but a bad range here.
+fn go_regex(p: &str) -> String {
+    let c: Vec<char> = p.chars().collect();
+    let mut out = String::with_capacity(p.len());
+    let mut in_class = false;
+    let mut prev_was_class_escape = false;
+    let mut i = 0;
+    while i < c.len() {
+        let ch = c[i];
+        if ch == '\\' && i + 1 < c.len() {
+            let e = c[i + 1];
+            out.push(ch);
+            out.push(e);
+            prev_was_class_escape = in_class && "dDsSwW".contains(e);
+            i += 2;
+            continue;
+        }
+        if in_class {
+            if ch == ']' {
+                in_class = false;
+            } else if ch == '-' {
+                let next_is_class_escape =
+                    i + 2 < c.len() && c[i + 1] == '\\' && "dDsSwW".contains(c[i + 2]);
+                if prev_was_class_escape || next_is_class_escape {
+                    out.push_str("\\-");
+                    prev_was_class_escape = false;
+                    i += 1;
+                    continue;
+                }
+            }
+        } else if ch == '[' {
+            in_class = true;
+            out.push(ch);
+            i += 1;
+            // A leading `^` and `]` belong to the class.
+            if i < c.len() && c[i] == '^' {
+                out.push('^');
+                i += 1;
+            }
+            if i < c.len() && c[i] == ']' {
+                out.push_str("\\]");
+                i += 1;
+            }
+            prev_was_class_escape = false;
+            continue;
+        }
+        prev_was_class_escape = false;
+        out.push(ch);
+        i += 1;
+    }
+    out
 }
 
 /// Go's `unicode.IsSpace` (what `strings.TrimSpace` trims).

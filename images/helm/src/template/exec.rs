@@ -390,7 +390,7 @@ impl<'a> Exec<'a> {
                         format!("indirection through explicit nil in {}", first.go_string()),
                     ));
                 }
-                let recv = self.eval_arg(dot, Ty::Any, node)?;
+                let recv = self.eval_arg(dot, Ty::Reflect, node)?;
                 self.eval_field_chain(dot, recv, first, *pos, fields, &cmd.args, final_)
             }
             Arg::Ident { name, pos } => self.eval_function(dot, name, *pos, cmd, &cmd.args, final_),
@@ -700,7 +700,7 @@ impl<'a> Exec<'a> {
             }
             Arg::Pipe(_, p) => self.eval_pipeline(dot, p)?,
             Arg::Chain { node, fields, pos } => {
-                let recv = self.eval_arg(dot, Ty::Any, node)?;
+                let recv = self.eval_arg(dot, Ty::Reflect, node)?;
                 self.eval_field_chain(dot, recv, arg, *pos, fields, &[], None)?
             }
             Arg::Ident { name, pos } => {
