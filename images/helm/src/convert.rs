@@ -300,10 +300,13 @@ mod tests {
 
     #[test]
     fn yaml_round_trip() {
-        let v = from_yaml("a: 1\nb: yes\nc: [x, 2.5]\nn: null\n").unwrap();
+        let v = from_yaml("a: 1\nb: yes\nc: [x, 2.5]\nz: null\n").unwrap();
         assert_eq!(
             to_yaml_string(&v),
-            "a: 1\nb: true\nc:\n- x\n- 2.5\nn: null\n"
+            "a: 1\nb: true\nc:\n- x\n- 2.5\nz: null\n"
         );
+        // YAML 1.1: the key `n` is the boolean false (helm prints map[false:3]).
+        let v = from_yaml("n: 3\n").unwrap();
+        assert_eq!(to_yaml_string(&v), "\"false\": 3\n");
     }
 }

@@ -112,6 +112,13 @@ fn m(p: &[char], n: &[char]) -> bool {
     }
 }
 
+/// Go's `filepath.Match` (no braces, no `**`).
+pub fn matches_path(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    m(&p, &n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::matches;
@@ -124,11 +131,4 @@ mod tests {
         assert!(matches("files/{a,b}.txt", "files/b.txt"));
         assert!(matches("*", "x"));
     }
-}
-
-/// Go's `filepath.Match` (no braces, no `**`).
-pub fn matches_path(pattern: &str, name: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let n: Vec<char> = name.chars().collect();
-    m(&p, &n)
 }

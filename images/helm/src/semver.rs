@@ -245,7 +245,7 @@ fn check(term: &Term, v: &Version) -> bool {
 
 /// `semverCompare constraint version`.
 pub fn compare(constraint: &str, version: &str) -> Result<bool, String> {
-    let v = Version::parse(version).map_err(|e| format!("{e}"))?;
+    let v = Version::parse(version)?;
     let mut groups = Vec::new();
     for or in constraint.split("||") {
         let or = or.trim();

@@ -337,11 +337,7 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str, log: &mut Log) -> Resul
                     }
                 }
             }
-            if !has_true && has_false {
-                r.enabled = false;
-            } else if has_true || (!has_true && !has_false) {
-                r.enabled = true;
-            }
+            r.enabled = has_true || !has_false;
         }
     }
     // Conditions.

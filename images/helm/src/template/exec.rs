@@ -607,7 +607,7 @@ impl<'a> Exec<'a> {
             argv.push(self.eval_arg(dot, ty, a)?);
         }
         if let Some(fv) = final_ {
-            let ty = if f.variadic.is_some() && num_in - 1 >= fixed {
+            let ty = if f.variadic.is_some() && num_in > fixed {
                 f.variadic.unwrap_or(Ty::Any)
             } else {
                 f.params.get(num_in - 1).copied().unwrap_or(Ty::Any)

@@ -500,7 +500,7 @@ mod tests {
             s("%d", vec![Value::Int(1), Value::str("x")]),
             "1%!(EXTRA string=x)"
         );
-        assert_eq!(s("%.2f", vec![Value::Float(3.14159)]), "3.14");
+        assert_eq!(s("%.2f", vec![Value::Float(1.23456)]), "1.23");
         assert_eq!(s("%v", vec![Value::Float(1e6)]), "1e+06");
         assert_eq!(s("%x", vec![Value::str("hi")]), "6869");
         assert_eq!(s("%e", vec![Value::Float(1234.5678)]), "1.234568e+03");

@@ -479,6 +479,7 @@ fn lex_number(text: &str, pos: usize, out: &mut Vec<Token>) -> Result<usize, Lex
 }
 
 /// Go's `strconv.Unquote` for a double-quoted string.
+#[allow(clippy::result_unit_err)]
 pub fn unquote(q: &str) -> Result<String, ()> {
     let inner = q
         .strip_prefix('"')

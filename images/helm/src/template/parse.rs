@@ -78,6 +78,7 @@ struct Parser<'a> {
     range_depth: usize,
 }
 
+#[allow(clippy::enum_variant_names)]
 enum End {
     Eof,
     End,
@@ -85,6 +86,9 @@ enum End {
 }
 
 type R<T> = Result<T, ParseError>;
+
+/// A node, or the `end`/`else` that closed a list (and where).
+type Item = (Option<Node>, Option<(End, usize)>);
 
 fn describe(t: &Tok) -> String {
     match t {
@@ -183,10 +187,11 @@ impl Parser<'_> {
                         }
                     }
                 }
-                _ => match self.text_or_action()? {
-                    (Some(n), _) => list.push(n),
-                    _ => {}
-                },
+                _ => {
+                    if let (Some(n), _) = self.text_or_action()? {
+                        list.push(n);
+                    }
+                }
             }
         }
     }
@@ -230,8 +235,7 @@ impl Parser<'_> {
     }
 
     /// One text or action; `end`/`else` are reported instead of a node.
-    #[allow(clippy::type_complexity)]
-    fn text_or_action(&mut self) -> R<(Option<Node>, Option<(End, usize)>)> {
+    fn text_or_action(&mut self) -> R<Item> {
         let t = self.next();
         match t.tok {
             Tok::Text(s) => Ok((Some(Node::Text(Rc::from(s))), None)),
@@ -241,7 +245,7 @@ impl Parser<'_> {
         }
     }
 
-    fn action(&mut self) -> R<(Option<Node>, Option<(End, usize)>)> {
+    fn action(&mut self) -> R<Item> {
         let t = self.next_non_space();
         match t.tok {
             Tok::Keyword("block") => {
