@@ -120,6 +120,11 @@ fn head_str(m: &Value, key: &str, path: &str, field: &str) -> Result<String, Str
         Value::Map(mm) => match mm.borrow().get(key) {
             None | Some(Value::Nil) => Ok(String::new()),
             Some(Value::Str(s)) => Ok(s.to_string()),
+            // sigs.k8s.io/yaml converts scalars to the string a string
+            // field wants.
+            Some(v @ (Value::Bool(_) | Value::Float(_) | Value::Int(_) | Value::I64(_))) => {
+                Ok(crate::funcs::strval(v))
+            }
             Some(other) => Err(format!(
                 "YAML parse error on {path}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field {field} of type string",
                 json_kind(other)
@@ -180,6 +185,9 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<Sorted, String
                                 annotations.insert(k.clone(), s.to_string());
                             }
                             Value::Nil => {}
+                            Value::Bool(_) | Value::Float(_) => {
+                                annotations.insert(k.clone(), crate::funcs::strval(v));
+                            }
                             other => {
                                 return Err(format!(
                                     "YAML parse error on {path}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go struct field .metadata.annotations of type string",

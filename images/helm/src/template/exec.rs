@@ -107,17 +107,10 @@ pub struct Exec<'a> {
 
 type R<T> = Result<T, Box<ExecError>>;
 
-/// Context text of a node, truncated at 20 bytes as Go's ErrorContext does.
+/// Context text of a node: Go's `String()` of it, whole (Go 1.25's
+/// `ErrorContext` no longer truncates it).
 fn context(s: String) -> String {
-    if s.len() > 20 {
-        let mut end = 20;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        format!("{}...", &s[..end])
-    } else {
-        s
-    }
+    s
 }
 
 impl<'a> Exec<'a> {
