@@ -419,7 +419,7 @@ fn render_name(t: &str, now: i64) -> Result<String, String> {
         .ok_or("empty name template")?;
     let mut env = crate::engine::RenderEnv::new(release_seed("", "", t), now);
     let mut out = String::new();
-    let mut ex = crate::template::Exec::new(&set, &mut env, tree);
+    let mut ex = crate::template::Exec::new(&set, &mut env, &tree);
     ex.run(Value::Invalid, &mut out)
         .map_err(|e| e.to_string())?;
     Ok(out)
@@ -444,8 +444,12 @@ fn scope(
             _ => Value::empty_map(),
         }
     };
+    if let Value::Map(vm) = &values {
+        vm.values_type.set(true);
+    }
     let subcharts = new_map();
     let next = new_map();
+    next.values_type.set(true);
     {
         let mut n = next.borrow_mut();
         n.insert("Chart".into(), c.metadata_map());

@@ -145,7 +145,11 @@ pub fn render(
             let mut t = BTreeMap::new();
             t.insert("Name".to_string(), Value::str(k));
             t.insert("BasePath".to_string(), Value::str(&r.base_path));
-            m.borrow_mut().insert("Template".into(), Value::map(t));
+            let t = Value::map(t);
+            if let Value::Map(tm) = &t {
+                tm.values_type.set(true);
+            }
+            m.borrow_mut().insert("Template".into(), t);
         }
         env.rng = ChaCha20Rng::from_seed(file_seed(&seed, k));
         let Some(tree) = set.trees.get(k).cloned() else {
@@ -153,7 +157,7 @@ pub fn render(
         };
         let mut text = String::new();
         let res = {
-            let mut ex = Exec::new(&set, &mut env, tree);
+            let mut ex = Exec::new(&set, &mut env, &tree);
             ex.run(r.vals.clone(), &mut text)
         };
         if let Err(e) = res {

@@ -185,7 +185,7 @@ impl Files {
 
 impl Object for Files {
     fn type_name(&self) -> &str {
-        "common.Files"
+        "engine.files"
     }
     fn kind_name(&self) -> &'static str {
         "map"
@@ -275,5 +275,23 @@ impl Object for Files {
                 .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
                 .collect(),
         )
+    }
+}
+
+/// Go's `uint8` (a byte of a string, from `index`).
+pub struct Uint8(pub u8);
+
+impl Object for Uint8 {
+    fn type_name(&self) -> &str {
+        "uint8"
+    }
+    fn kind_name(&self) -> &'static str {
+        "uint8"
+    }
+    fn write_v(&self, out: &mut String, _plus: bool) {
+        out.push_str(&self.0.to_string());
+    }
+    fn truthy(&self) -> bool {
+        self.0 != 0
     }
 }

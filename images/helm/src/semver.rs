@@ -22,7 +22,7 @@ pub struct Version {
 impl Version {
     /// `semver.NewVersion` (non-strict).
     pub fn parse(s: &str) -> Result<Version, String> {
-        let invalid = || "Invalid Semantic Version".to_string();
+        let invalid = || "invalid semantic version".to_string();
         let t = s.trim();
         let body = t.strip_prefix('v').unwrap_or(t);
         let (body, meta) = match body.split_once('+') {

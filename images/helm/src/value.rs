@@ -18,15 +18,44 @@
 //! - Map keys are ordered (`BTreeMap`): Go's templates, `fmt` and
 //!   encoding/json all visit string keys in sorted order.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::rc::Rc;
 
 use crate::objects::Object;
 
-/// A shared, mutable Go `map[string]interface{}`.
-pub type MapRef = Rc<RefCell<BTreeMap<String, Value>>>;
+/// A shared, mutable Go map: `map[string]interface{}`, or Helm's named
+/// `common.Values` (the top-level scope, `.Values`, `.Template`), which
+/// only `%T`/`typeOf` and type errors tell apart.
+pub struct GoMap {
+    pub values_type: Cell<bool>,
+    map: RefCell<BTreeMap<String, Value>>,
+}
+
+impl std::ops::Deref for GoMap {
+    type Target = RefCell<BTreeMap<String, Value>>;
+    fn deref(&self) -> &Self::Target {
+        &self.map
+    }
+}
+
+impl GoMap {
+    pub fn new(m: BTreeMap<String, Value>) -> GoMap {
+        GoMap {
+            values_type: Cell::new(false),
+            map: RefCell::new(m),
+        }
+    }
+}
+
+impl Default for GoMap {
+    fn default() -> GoMap {
+        GoMap::new(BTreeMap::new())
+    }
+}
+
+pub type MapRef = Rc<GoMap>;
 
 /// A Go value.
 #[derive(Clone)]
@@ -85,7 +114,7 @@ impl Value {
     }
 
     pub fn map(m: BTreeMap<String, Value>) -> Value {
-        Value::Map(Rc::new(RefCell::new(m)))
+        Value::Map(Rc::new(GoMap::new(m)))
     }
 
     pub fn empty_map() -> Value {
@@ -140,6 +169,7 @@ impl Value {
             Value::Bytes(_) => "[]uint8".into(),
             Value::List(_) => "[]interface {}".into(),
             Value::Strs(_) => "[]string".into(),
+            Value::Map(m) if m.values_type.get() => "common.Values".into(),
             Value::Map(_) => "map[string]interface {}".into(),
             Value::Object(o) => o.type_name().into(),
         }
@@ -174,12 +204,18 @@ impl Value {
     /// Deep copy (maps become fresh maps).
     pub fn deep_copy(&self) -> Value {
         match self {
-            Value::Map(m) => Value::map(
-                m.borrow()
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.deep_copy()))
-                    .collect(),
-            ),
+            Value::Map(m) => {
+                let c = Value::map(
+                    m.borrow()
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.deep_copy()))
+                        .collect(),
+                );
+                if let Value::Map(cm) = &c {
+                    cm.values_type.set(m.values_type.get());
+                }
+                c
+            }
             Value::List(l) => Value::list(l.iter().map(Value::deep_copy).collect()),
             v => v.clone(),
         }

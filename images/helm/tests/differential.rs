@@ -272,6 +272,43 @@ const CASES: &[(&str, &str, &str)] = &[
         "",
     ),
     ("yaml-error", "a: [\n", ""),
+    // Regressions found by the generated tests: errors name the node Go
+    // evaluated last (not the whole pipeline), Go's comparison texts,
+    // named types.
+    (
+        "range-error-node",
+        "# {{ range $k, $v := (printf \"%s\" .Values.s) }}{{ $k }}{{ end }}\n",
+        "s: x\n",
+    ),
+    (
+        "range-not-iterable",
+        "# {{ range $k, $v := 1e3 }}{{ end }}\n",
+        "",
+    ),
+    (
+        "nested-arg-node",
+        "# {{ upper (list 1 (print 2 3)) }}\n",
+        "",
+    ),
+    (
+        "pipeline-final-node",
+        "# {{ .Values.l | trunc 2 }}\n",
+        "l: [a]\n",
+    ),
+    ("lt-bool", "# {{ lt true 1.5 }} \n", ""),
+    ("lt-bool-bool", "# {{ lt true false }} \n", ""),
+    (
+        "values-type",
+        "# {{ typeOf . }} {{ typeOf .Values }} {{ typeOf .Template }} {{ typeOf .Files }} {{ typeOf (index \"ab\" 0) }} {{ index \"ab\" 0 }}\n",
+        "",
+    ),
+    ("values-type-error", "# {{ upper $ }}\n", ""),
+    ("index-uint8", "# {{ index (index \"xy\" 0) 1 }}\n", ""),
+    (
+        "semver-invalid",
+        "# {{ semverCompare \">1\" \"not-a-version\" }}\n",
+        "",
+    ),
 ];
 
 fn files_for(name: &str) -> Vec<(&'static str, &'static str)> {

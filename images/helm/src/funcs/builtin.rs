@@ -114,7 +114,7 @@ fn index(item: &Value, idx: &[Value]) -> FnResult {
             },
             Value::Str(s) => {
                 let n = index_of(i, s.len())?;
-                Value::Int(i64::from(s.as_bytes()[n]))
+                Value::Object(std::rc::Rc::new(crate::objects::Uint8(s.as_bytes()[n])))
             }
             Value::Object(o) if o.entries().is_some() => match i {
                 Value::Str(k) => o
@@ -268,9 +268,7 @@ pub fn eq(a: &Value, rest: &[Value]) -> Result<bool, Error> {
 /// Go's `lt` core.
 fn compare(a: &Value, b: &Value) -> Result<Ordering, Error> {
     let (k1, k2) = (basic_kind(a), basic_kind(b));
-    if matches!(k1, Kind::Other | Kind::Invalid | Kind::Bool)
-        || matches!(k2, Kind::Other | Kind::Invalid | Kind::Bool)
-    {
+    if matches!(k1, Kind::Other | Kind::Invalid) || matches!(k2, Kind::Other | Kind::Invalid) {
         return Err("invalid type for comparison".into());
     }
     if k1 != k2 {
@@ -280,6 +278,9 @@ fn compare(a: &Value, b: &Value) -> Result<Ordering, Error> {
             b.type_name()
         )
         .into());
+    }
+    if k1 == Kind::Bool {
+        return Err("invalid type for comparison".into());
     }
     Ok(match (a, b) {
         (Value::Float(x), Value::Float(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),

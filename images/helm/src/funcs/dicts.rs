@@ -14,7 +14,7 @@ use crate::value::{MapRef, Value};
 fn m(v: &Value) -> MapRef {
     match v {
         Value::Map(m) => m.clone(),
-        _ => Rc::new(std::cell::RefCell::new(BTreeMap::new())),
+        _ => Rc::new(crate::value::GoMap::default()),
     }
 }
 

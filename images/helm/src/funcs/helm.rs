@@ -136,7 +136,7 @@ fn tpl(x: &mut Exec, a: Vec<Value>) -> FnResult {
     let main = parsed[0].clone();
     let mut out = String::new();
     let r = {
-        let mut sub = Exec::new(&set, &mut *x.host, main);
+        let mut sub = Exec::new(&set, &mut *x.host, &main);
         sub.run(a[1].clone(), &mut out)
     };
     match r {

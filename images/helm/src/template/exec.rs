@@ -100,9 +100,45 @@ enum Flow {
 pub struct Exec<'a> {
     pub set: &'a Set,
     pub host: &'a mut dyn crate::engine::Env,
-    tree: Rc<Tree>,
+    tree: &'a Tree,
     vars: Vec<(String, Value)>,
     depth: usize,
+    /// The node being evaluated (Go's `state.node`): errors name it.
+    cur: Cur<'a>,
+}
+
+/// A node errors can name.
+#[derive(Clone, Copy)]
+enum Cur<'a> {
+    None,
+    Arg(&'a Arg),
+    Cmd(&'a Command),
+    Pipe(&'a Pipe),
+    /// A `{{template}}` call: position and name.
+    Template(usize, &'a str),
+}
+
+impl Cur<'_> {
+    fn pos(&self) -> usize {
+        match self {
+            Cur::None => 0,
+            Cur::Arg(Arg::Pipe(_, p)) => p.pos,
+            Cur::Arg(a) => a.pos(),
+            Cur::Cmd(c) => c.pos,
+            Cur::Pipe(p) => p.pos,
+            Cur::Template(p, _) => *p,
+        }
+    }
+    fn ctx(&self) -> String {
+        match self {
+            Cur::None => String::new(),
+            Cur::Arg(Arg::Pipe(_, p)) => p.go_string(),
+            Cur::Arg(a) => a.go_string(),
+            Cur::Cmd(c) => c.go_string(),
+            Cur::Pipe(p) => p.go_string(),
+            Cur::Template(_, n) => format!("{{{{template {}}}}}", super::gofmt::go_quote(n)),
+        }
+    }
 }
 
 type R<T> = Result<T, Box<ExecError>>;
@@ -114,20 +150,30 @@ fn context(s: String) -> String {
 }
 
 impl<'a> Exec<'a> {
-    pub fn new(set: &'a Set, host: &'a mut dyn crate::engine::Env, tree: Rc<Tree>) -> Self {
+    pub fn new(set: &'a Set, host: &'a mut dyn crate::engine::Env, tree: &'a Tree) -> Self {
         Exec {
             set,
             host,
             tree,
             vars: Vec::new(),
             depth: 0,
+            cur: Cur::None,
         }
+    }
+
+    fn at(&mut self, c: Cur<'a>) {
+        self.cur = c;
+    }
+
+    /// An error at the current node (Go's `s.errorf`).
+    fn err(&self, msg: impl Into<String>) -> Box<ExecError> {
+        self.error(self.cur.pos(), self.cur.ctx(), msg)
     }
 
     /// Execute `tree` with `dot` into `out`.
     pub fn run(&mut self, dot: Value, out: &mut String) -> R<()> {
         self.vars = vec![("$".to_string(), dot.clone())];
-        let tree = self.tree.clone();
+        let tree = self.tree;
         self.walk_list(&dot, &tree.root, out)?;
         Ok(())
     }
@@ -151,11 +197,11 @@ impl<'a> Exec<'a> {
     }
 
     /// The current template's tree (for `tpl` naming and `fail` locations).
-    pub fn tree(&self) -> &Rc<Tree> {
-        &self.tree
+    pub fn tree(&self) -> &Tree {
+        self.tree
     }
 
-    fn walk_list(&mut self, dot: &Value, list: &[Node], out: &mut String) -> R<Flow> {
+    fn walk_list(&mut self, dot: &Value, list: &'a [Node], out: &mut String) -> R<Flow> {
         for n in list {
             match self.walk(dot, n, out)? {
                 Flow::Normal => {}
@@ -165,13 +211,16 @@ impl<'a> Exec<'a> {
         Ok(Flow::Normal)
     }
 
-    fn walk(&mut self, dot: &Value, node: &Node, out: &mut String) -> R<Flow> {
+    fn walk(&mut self, dot: &Value, node: &'a Node, out: &mut String) -> R<Flow> {
         match node {
             Node::Text(t) => out.push_str(t),
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
-                    self.print_value(pipe, &v, out)?;
+                    match v {
+                        Value::Invalid => out.push_str("<no value>"),
+                        v => crate::value::write_v(out, &v, false),
+                    }
                 }
             }
             Node::If(b) => return self.walk_if_with(dot, b, out, false),
@@ -180,27 +229,24 @@ impl<'a> Exec<'a> {
             Node::Break(_) => return Ok(Flow::Break),
             Node::Continue(_) => return Ok(Flow::Continue),
             Node::Template { pos, name, pipe } => {
-                let Some(tree) = self.set.trees.get(name).cloned() else {
-                    return Err(self.error(
-                        *pos,
-                        format!("template {name:?}"),
-                        format!("template {name:?} not defined"),
-                    ));
+                self.at(Cur::Template(*pos, name));
+                let Some(tree) = self.set.trees.get(name) else {
+                    return Err(self.err(format!(
+                        "template {} not defined",
+                        super::gofmt::go_quote(name)
+                    )));
                 };
+                let tree: &'a Tree = tree;
                 let new_dot = match pipe {
                     Some(p) => self.eval_pipeline(dot, p)?,
                     None => Value::Invalid,
                 };
                 if self.depth >= MAX_DEPTH {
-                    return Err(self.error(
-                        *pos,
-                        format!("template {name:?}"),
-                        format!("exceeded maximum template depth ({MAX_DEPTH})"),
-                    ));
+                    return Err(self.err(format!("exceeded maximum template depth ({MAX_DEPTH})")));
                 }
                 let saved_vars =
                     std::mem::replace(&mut self.vars, vec![("$".into(), new_dot.clone())]);
-                let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
+                let saved_tree = std::mem::replace(&mut self.tree, tree);
                 self.depth += 1;
                 let r = self.walk_list(&new_dot, &tree.root, out);
                 self.depth -= 1;
@@ -212,16 +258,13 @@ impl<'a> Exec<'a> {
         Ok(Flow::Normal)
     }
 
-    fn print_value(&mut self, pipe: &Pipe, v: &Value, out: &mut String) -> R<()> {
-        match v {
-            Value::Invalid => out.push_str("<no value>"),
-            v => out.push_str(&format_v(v)),
-        }
-        let _ = pipe;
-        Ok(())
-    }
-
-    fn walk_if_with(&mut self, dot: &Value, b: &Branch, out: &mut String, with: bool) -> R<Flow> {
+    fn walk_if_with(
+        &mut self,
+        dot: &Value,
+        b: &'a Branch,
+        out: &mut String,
+        with: bool,
+    ) -> R<Flow> {
         let mark = self.vars.len();
         let v = self.eval_pipeline(dot, &b.pipe)?;
         let r = if v.truthy() {
@@ -239,11 +282,9 @@ impl<'a> Exec<'a> {
         r
     }
 
-    fn walk_range(&mut self, dot: &Value, b: &Branch, out: &mut String) -> R<Flow> {
+    fn walk_range(&mut self, dot: &Value, b: &'a Branch, out: &mut String) -> R<Flow> {
         let mark = self.vars.len();
         let v = self.eval_pipeline(dot, &b.pipe)?;
-        let pos = b.pipe.pos;
-        let ctx = b.pipe.go_string();
         // (key, element) pairs.
         let pairs: Vec<(Value, Value)> = match &v {
             Value::Invalid | Value::Nil => Vec::new(),
@@ -254,11 +295,9 @@ impl<'a> Exec<'a> {
                 .collect(),
             Value::Int(n) | Value::I64(n) => {
                 if b.pipe.decl.len() > 1 {
-                    return Err(self.error(
-                        pos,
-                        ctx,
-                        format!("can't use {n} to iterate over more than one variable"),
-                    ));
+                    return Err(self.err(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    )));
                 }
                 (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
@@ -268,6 +307,9 @@ impl<'a> Exec<'a> {
                 .into_iter()
                 .map(|(k, x)| (Value::str(k), x))
                 .collect(),
+            Value::Str(_) => {
+                return Err(self.err(format!("range can't iterate over {}", format_v(&v))));
+            }
             other => match other.items() {
                 Some(items) => items
                     .into_iter()
@@ -275,11 +317,7 @@ impl<'a> Exec<'a> {
                     .map(|(i, x)| (Value::Int(i as i64), x))
                     .collect(),
                 None => {
-                    return Err(self.error(
-                        pos,
-                        ctx,
-                        format!("range can't iterate over {}", format_v(other)),
-                    ));
+                    return Err(self.err(format!("range can't iterate over {}", format_v(other))));
                 }
             },
         };
@@ -339,7 +377,8 @@ impl<'a> Exec<'a> {
             .unwrap_or(Value::Invalid)
     }
 
-    pub fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+    pub fn eval_pipeline(&mut self, dot: &Value, pipe: &'a Pipe) -> R<Value> {
+        self.at(Cur::Pipe(pipe));
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, cmd, value)?.concrete());
@@ -355,71 +394,69 @@ impl<'a> Exec<'a> {
         Ok(value)
     }
 
-    fn not_a_function(&self, cmd: &Command, final_: &Option<Value>) -> R<()> {
-        if cmd.args.len() > 1 || final_.is_some() {
-            return Err(self.error(
-                cmd.args[0].pos(),
-                cmd.go_string(),
-                format!(
-                    "can't give argument to non-function {}",
-                    cmd.args[0].go_string()
-                ),
-            ));
+    fn not_a_function(&self, args: &[Arg], final_: &Option<Value>) -> R<()> {
+        if args.len() > 1 || final_.is_some() {
+            return Err(self.err(format!(
+                "can't give argument to non-function {}",
+                args[0].go_string()
+            )));
         }
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Value, cmd: &Command, final_: Option<Value>) -> R<Value> {
+    fn eval_command(&mut self, dot: &Value, cmd: &'a Command, final_: Option<Value>) -> R<Value> {
         let first = &cmd.args[0];
         match first {
-            Arg::Field { names, pos } => {
-                self.eval_field_chain(dot, dot.clone(), first, *pos, names, &cmd.args, final_)
+            Arg::Field { names, .. } => {
+                self.at(Cur::Arg(first));
+                self.eval_field_chain(dot, dot.clone(), names, &cmd.args, final_)
             }
-            Arg::Chain { node, fields, pos } => {
+            Arg::Chain { node, fields, .. } => {
+                self.at(Cur::Arg(first));
                 if matches!(node.as_ref(), Arg::Nil(_)) {
-                    return Err(self.error(
-                        *pos,
-                        first.go_string(),
-                        format!("indirection through explicit nil in {}", first.go_string()),
-                    ));
+                    return Err(self.err(format!(
+                        "indirection through explicit nil in {}",
+                        first.go_string()
+                    )));
                 }
                 let recv = self.eval_arg(dot, Ty::Reflect, node)?;
-                self.eval_field_chain(dot, recv, first, *pos, fields, &cmd.args, final_)
+                self.eval_field_chain(dot, recv, fields, &cmd.args, final_)
             }
-            Arg::Ident { name, pos } => self.eval_function(dot, name, *pos, cmd, &cmd.args, final_),
+            Arg::Ident { name, .. } => {
+                self.at(Cur::Arg(first));
+                self.eval_function(dot, name, Cur::Cmd(cmd), &cmd.args, final_)
+            }
             Arg::Pipe(_, p) => {
-                self.not_a_function(cmd, &final_)?;
+                self.not_a_function(&cmd.args, &final_)?;
                 self.eval_pipeline(dot, p)
             }
-            Arg::Variable { names, pos } => {
+            Arg::Variable { names, .. } => {
+                self.at(Cur::Arg(first));
                 let v = self.var_value(&names[0]);
                 if names.len() == 1 {
-                    self.not_a_function(cmd, &final_)?;
+                    self.not_a_function(&cmd.args, &final_)?;
                     return Ok(v);
                 }
-                self.eval_field_chain(dot, v, first, *pos, &names[1..], &cmd.args, final_)
+                self.eval_field_chain(dot, v, &names[1..], &cmd.args, final_)
             }
             _ => {
-                self.not_a_function(cmd, &final_)?;
+                self.at(Cur::Arg(first));
+                self.not_a_function(&cmd.args, &final_)?;
                 match first {
                     Arg::Bool(_, b) => Ok(Value::Bool(*b)),
                     Arg::Dot(_) => Ok(dot.clone()),
-                    Arg::Nil(p) => Err(self.error(*p, "nil".into(), "nil is not a command")),
-                    Arg::Number { pos, text, num } => self.ideal_constant(*pos, text, num),
+                    Arg::Nil(_) => Err(self.err("nil is not a command")),
+                    Arg::Number { text, num, .. } => self.ideal_constant(text, num),
                     Arg::Str { value, .. } => Ok(Value::Str(value.clone())),
-                    _ => Err(self.error(first.pos(), first.go_string(), "can't evaluate command")),
+                    _ => Err(self.err("can't evaluate command")),
                 }
             }
         }
     }
 
-    fn ideal_constant(&self, pos: usize, text: &str, n: &super::ast::Number) -> R<Value> {
+    fn ideal_constant(&self, text: &str, n: &super::ast::Number) -> R<Value> {
         if n.is_complex {
-            return Err(self.error(
-                pos,
-                text.into(),
-                format!("complex constants are not supported: {text}"),
-            ));
+            return Err(self.err(format!("complex constants are not supported: {text}")));
         }
         if n.is_float_syntax && !text.starts_with('\'') {
             return Ok(Value::Float(n.float.unwrap_or(0.0)));
@@ -428,55 +465,41 @@ impl<'a> Exec<'a> {
             return Ok(Value::Int(i));
         }
         if n.uint_overflow {
-            return Err(self.error(pos, text.into(), format!("{text} overflows int")));
+            return Err(self.err(format!("{text} overflows int")));
         }
         Ok(Value::Invalid)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn eval_field_chain(
         &mut self,
         dot: &Value,
         mut recv: Value,
-        node: &Arg,
-        pos: usize,
         names: &[String],
-        args: &[Arg],
+        args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Value> {
         let n = names.len();
         for name in &names[..n - 1] {
-            recv = self.eval_field(dot, name, node, pos, &[], None, recv)?;
+            recv = self.eval_field(dot, name, &[], None, recv)?;
         }
-        self.eval_field(dot, &names[n - 1], node, pos, args, final_, recv)
+        self.eval_field(dot, &names[n - 1], args, final_, recv)
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn eval_field(
         &mut self,
         dot: &Value,
         name: &str,
-        node: &Arg,
-        pos: usize,
-        args: &[Arg],
+        args: &'a [Arg],
         final_: Option<Value>,
         recv: Value,
     ) -> R<Value> {
         let has_args = args.len() > 1 || final_.is_some();
         match &recv {
             Value::Invalid => Ok(Value::Invalid),
-            Value::Nil => Err(self.error(
-                pos,
-                node.go_string(),
-                format!("nil pointer evaluating interface {{}}.{name}"),
-            )),
+            Value::Nil => Err(self.err(format!("nil pointer evaluating interface {{}}.{name}"))),
             Value::Map(m) => {
                 if has_args {
-                    return Err(self.error(
-                        pos,
-                        node.go_string(),
-                        format!("{name} is not a method but has arguments"),
-                    ));
+                    return Err(self.err(format!("{name} is not a method but has arguments")));
                 }
                 Ok(m.borrow().get(name).cloned().unwrap_or(Value::Nil))
             }
@@ -491,21 +514,15 @@ impl<'a> Exec<'a> {
                     }
                     return match o.method(name, &argv) {
                         Some(Ok(v)) => Ok(v),
-                        Some(Err(e)) => Err(self.error(
-                            pos,
-                            node.go_string(),
-                            format!("error calling {name}: {e}"),
-                        )),
+                        Some(Err(e)) => Err(self.err(format!("error calling {name}: {e}"))),
                         None => Ok(Value::Invalid),
                     };
                 }
                 if let Some(v) = o.field(name) {
                     if has_args {
-                        return Err(self.error(
-                            pos,
-                            node.go_string(),
-                            format!("{name} has arguments but cannot be invoked as function"),
-                        ));
+                        return Err(self.err(format!(
+                            "{name} has arguments but cannot be invoked as function"
+                        )));
                     }
                     return Ok(v);
                 }
@@ -515,20 +532,15 @@ impl<'a> Exec<'a> {
                         .cloned()
                         .unwrap_or(Value::Bytes(Rc::from(Vec::new()))));
                 }
-                Err(self.error(
-                    pos,
-                    node.go_string(),
-                    format!("can't evaluate field {name} in type {}", o.type_name()),
-                ))
-            }
-            other => Err(self.error(
-                pos,
-                node.go_string(),
-                format!(
+                Err(self.err(format!(
                     "can't evaluate field {name} in type {}",
-                    field_recv_type(other)
-                ),
-            )),
+                    o.type_name()
+                )))
+            }
+            other => Err(self.err(format!(
+                "can't evaluate field {name} in type {}",
+                field_recv_type(other)
+            ))),
         }
     }
 
@@ -536,19 +548,14 @@ impl<'a> Exec<'a> {
         &mut self,
         dot: &Value,
         name: &str,
-        pos: usize,
-        cmd: &Command,
-        args: &[Arg],
+        call_node: Cur<'a>,
+        args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Value> {
         let Some(f) = self.host.func(name).cloned() else {
-            return Err(self.error(
-                pos,
-                name.into(),
-                format!("{name:?} is not a defined function"),
-            ));
+            return Err(self.err(format!("{name:?} is not a defined function")));
         };
-        self.eval_call(dot, &f, name, cmd, args, final_)
+        self.eval_call(dot, &f, name, call_node, args, final_)
     }
 
     fn eval_call(
@@ -556,8 +563,8 @@ impl<'a> Exec<'a> {
         dot: &Value,
         f: &Func,
         name: &str,
-        cmd: &Command,
-        args: &[Arg],
+        call_node: Cur<'a>,
+        args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Value> {
         let args = if args.is_empty() { args } else { &args[1..] };
@@ -565,21 +572,15 @@ impl<'a> Exec<'a> {
         let fixed = f.params.len();
         if f.variadic.is_some() {
             if num_in < fixed {
-                return Err(self.error(
-                    cmd.pos,
-                    cmd.go_string(),
-                    format!(
-                        "wrong number of args for {name}: want at least {fixed} got {}",
-                        args.len()
-                    ),
-                ));
+                return Err(self.err(format!(
+                    "wrong number of args for {name}: want at least {fixed} got {}",
+                    args.len()
+                )));
             }
         } else if num_in != fixed {
-            return Err(self.error(
-                cmd.pos,
-                cmd.go_string(),
-                format!("wrong number of args for {name}: want {fixed} got {num_in}"),
-            ));
+            return Err(self.err(format!(
+                "wrong number of args for {name}: want {fixed} got {num_in}"
+            )));
         }
         if name == "and" || name == "or" {
             let mut v = Value::Invalid;
@@ -605,42 +606,36 @@ impl<'a> Exec<'a> {
             } else {
                 f.params.get(num_in - 1).copied().unwrap_or(Ty::Any)
             };
-            argv.push(self.validate(cmd.pos, name, fv, ty)?);
+            argv.push(self.validate(fv, ty)?);
         }
-        match (f.f)(self, argv) {
+        let r = (f.f)(self, argv);
+        match r {
             Ok(v) => Ok(v),
-            Err(funcs::Error::Msg(m)) => {
-                let inner = ExecError::plain(m);
-                let prefix =
-                    self.prefix(cmd.pos, &cmd.go_string()) + &format!("error calling {name}: ");
+            Err(e) => {
+                self.at(call_node);
+                let prefix = self.prefix(self.cur.pos(), &self.cur.ctx())
+                    + &format!("error calling {name}: ");
+                let inner = match e {
+                    funcs::Error::Msg(m) => ExecError::plain(m),
+                    funcs::Error::Exec(e) => *e,
+                };
                 Err(Box::new(ExecError {
                     is_exec: true,
                     ..ExecError::wrap(&prefix, inner)
                 }))
             }
-            Err(funcs::Error::Exec(e)) => {
-                let prefix =
-                    self.prefix(cmd.pos, &cmd.go_string()) + &format!("error calling {name}: ");
-                Err(Box::new(ExecError {
-                    is_exec: true,
-                    ..ExecError::wrap(&prefix, *e)
-                }))
-            }
         }
     }
 
-    /// Go's validateType: does `v` fit a parameter of type `ty`?
-    fn validate(&self, pos: usize, ctx: &str, v: Value, ty: Ty) -> R<Value> {
+    /// Go's validateType: does `v` fit a parameter of type `ty`? Errors
+    /// name the current node.
+    fn validate(&self, v: Value, ty: Ty) -> R<Value> {
         let bad = |want: &str, got: &Value| {
             let got = match got {
                 Value::Nil => "interface {}".to_string(),
                 g => g.type_name(),
             };
-            self.error(
-                pos,
-                ctx.to_string(),
-                format!("wrong type for value; expected {want}; got {got}"),
-            )
+            self.err(format!("wrong type for value; expected {want}; got {got}"))
         };
         match (ty, v) {
             (Ty::Reflect, v) => Ok(v),
@@ -649,11 +644,9 @@ impl<'a> Exec<'a> {
             (Ty::Map, Value::Invalid) => Ok(Value::empty_map()),
             (Ty::List, Value::Invalid) => Ok(Value::list(Vec::new())),
             (Ty::Strs, Value::Invalid) => Ok(Value::Strs(Rc::new(Vec::new()))),
-            (t, Value::Invalid) => Err(self.error(
-                pos,
-                ctx.to_string(),
-                format!("invalid value; expected {}", t.go_name()),
-            )),
+            (t, Value::Invalid) => {
+                Err(self.err(format!("invalid value; expected {}", t.go_name())))
+            }
             (Ty::Str, v @ Value::Str(_))
             | (Ty::Int, v @ Value::Int(_))
             | (Ty::I64, v @ Value::I64(_))
@@ -666,71 +659,59 @@ impl<'a> Exec<'a> {
         }
     }
 
-    fn eval_arg(&mut self, dot: &Value, ty: Ty, arg: &Arg) -> R<Value> {
-        let cmd_for = |a: &Arg| a.go_string();
+    fn eval_arg(&mut self, dot: &Value, ty: Ty, arg: &'a Arg) -> R<Value> {
+        self.at(Cur::Arg(arg));
         let v = match arg {
             Arg::Dot(_) => dot.clone(),
-            Arg::Nil(p) => {
+            Arg::Nil(_) => {
                 return match ty {
                     Ty::Any | Ty::Reflect | Ty::Map | Ty::List | Ty::Strs => Ok(Value::Nil),
-                    t => Err(self.error(
-                        *p,
-                        "nil".into(),
-                        format!("cannot assign nil to {}", t.go_name()),
-                    )),
+                    t => Err(self.err(format!("cannot assign nil to {}", t.go_name()))),
                 };
             }
-            Arg::Field { names, pos } => {
-                self.eval_field_chain(dot, dot.clone(), arg, *pos, names, &[], None)?
+            Arg::Field { names, .. } => {
+                self.eval_field_chain(dot, dot.clone(), names, &[], None)?
             }
-            Arg::Variable { names, pos } => {
+            Arg::Variable { names, .. } => {
                 let v = self.var_value(&names[0]);
                 if names.len() == 1 {
                     v
                 } else {
-                    self.eval_field_chain(dot, v, arg, *pos, &names[1..], &[], None)?
+                    self.eval_field_chain(dot, v, &names[1..], &[], None)?
                 }
             }
             Arg::Pipe(_, p) => self.eval_pipeline(dot, p)?,
-            Arg::Chain { node, fields, pos } => {
+            Arg::Chain { node, fields, .. } => {
                 let recv = self.eval_arg(dot, Ty::Reflect, node)?;
-                self.eval_field_chain(dot, recv, arg, *pos, fields, &[], None)?
+                self.at(Cur::Arg(arg));
+                self.eval_field_chain(dot, recv, fields, &[], None)?
             }
-            Arg::Ident { name, pos } => {
-                let cmd = Command {
-                    pos: *pos,
-                    args: Vec::new(),
-                };
+            Arg::Ident { name, .. } => {
                 let Some(f) = self.host.func(name).cloned() else {
-                    return Err(self.error(
-                        *pos,
-                        name.clone(),
-                        format!("{name:?} is not a defined function"),
-                    ));
+                    return Err(self.err(format!("{name:?} is not a defined function")));
                 };
-                let c = Command {
-                    pos: *pos,
-                    args: vec![Arg::Ident {
-                        pos: *pos,
-                        name: name.clone(),
-                    }],
-                };
-                let _ = cmd;
-                self.eval_call(dot, &f, name, &c, &[], None)?
+                self.eval_call(
+                    dot,
+                    &f,
+                    name,
+                    Cur::Arg(arg),
+                    std::slice::from_ref(arg),
+                    None,
+                )?
             }
-            Arg::Bool(p, b) => {
+            Arg::Bool(_, b) => {
                 return match ty {
                     Ty::Bool | Ty::Any | Ty::Reflect => Ok(Value::Bool(*b)),
-                    t => Err(self.literal_mismatch(*p, t, &cmd_for(arg))),
+                    t => Err(self.literal_mismatch(t, &arg.go_string())),
                 };
             }
-            Arg::Str { pos, value, .. } => {
+            Arg::Str { value, .. } => {
                 return match ty {
                     Ty::Str | Ty::Any | Ty::Reflect => Ok(Value::Str(value.clone())),
-                    t => Err(self.literal_mismatch(*pos, t, &cmd_for(arg))),
+                    t => Err(self.literal_mismatch(t, &arg.go_string())),
                 };
             }
-            Arg::Number { pos, text, num } => {
+            Arg::Number { text, num, .. } => {
                 return match ty {
                     Ty::Int | Ty::I64 => match num.int {
                         Some(i) if !num.is_complex => Ok(if ty == Ty::Int {
@@ -738,52 +719,53 @@ impl<'a> Exec<'a> {
                         } else {
                             Value::I64(i)
                         }),
-                        _ => Err(self.literal_mismatch(*pos, ty, text)),
+                        _ => Err(self.literal_mismatch(ty, text)),
                     },
                     Ty::Float => match num.float {
                         Some(f) => Ok(Value::Float(f)),
-                        None => Err(self.literal_mismatch(*pos, ty, text)),
+                        None => Err(self.literal_mismatch(ty, text)),
                     },
-                    Ty::Any | Ty::Reflect => self.ideal_constant(*pos, text, num),
-                    t => Err(self.literal_mismatch(*pos, t, text)),
+                    Ty::Any | Ty::Reflect => self.ideal_constant(text, num),
+                    t => Err(self.literal_mismatch(t, text)),
                 };
             }
         };
-        // Errors from validate name the argument node.
-        self.validate(arg.pos(), &arg.go_string(), v, ty)
+        self.validate(v, ty)
     }
 
-    fn literal_mismatch(&self, pos: usize, ty: Ty, text: &str) -> Box<ExecError> {
+    fn literal_mismatch(&self, ty: Ty, text: &str) -> Box<ExecError> {
         let what = match ty {
             Ty::Bool => "bool",
             Ty::Int | Ty::I64 => "integer",
             Ty::Float => "float",
             Ty::Str => "string",
             _ => {
-                return self.error(
-                    pos,
-                    text.into(),
-                    format!("can't handle {text} for arg of type {}", ty.go_name()),
-                );
+                return self.err(format!(
+                    "can't handle {text} for arg of type {}",
+                    ty.go_name()
+                ));
             }
         };
-        self.error(pos, text.into(), format!("expected {what}; found {text}"))
+        self.err(format!("expected {what}; found {text}"))
     }
 
     /// Run another template of the set with its own variables (include).
     pub fn exec_template(&mut self, name: &str, dot: Value) -> Result<String, Box<ExecError>> {
-        let Some(tree) = self.set.trees.get(name).cloned() else {
+        let Some(tree) = self.set.trees.get(name) else {
             return Err(Box::new(ExecError::plain(format!(
                 "template: no template {} associated with template \"gotpl\"",
                 super::gofmt::go_quote(name)
             ))));
         };
+        let tree: &'a Tree = tree;
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$".into(), dot.clone())]);
-        let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
+        let saved_tree = std::mem::replace(&mut self.tree, tree);
+        let saved_cur = self.cur;
         let mut out = String::new();
         let r = self.walk_list(&dot, &tree.root, &mut out);
         self.tree = saved_tree;
         self.vars = saved_vars;
+        self.cur = saved_cur;
         r.map(|_| out)
     }
 }
