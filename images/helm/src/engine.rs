@@ -107,6 +107,22 @@ pub struct Renderable {
     pub base_path: String,
 }
 
+/// Execute one template text (named `name`) with `data`, as Helm's engine
+/// would (Helm's functions, `missingkey=zero`), without Helm's
+/// `<no value>` removal: Go's `text/template` output, or Go's error text.
+pub fn execute(name: &str, text: &str, data: Value, now: i64) -> Result<String, String> {
+    let trees = parse(name, text, &is_func).map_err(|e| e.to_string())?;
+    let mut set = Set::default();
+    set.add(trees);
+    let tree = set.trees.get(name).cloned().ok_or("no template")?;
+    let mut env = RenderEnv::new([0; 32], now);
+    let mut out = String::new();
+    Exec::new(&set, &mut env, &tree)
+        .run(data, &mut out)
+        .map_err(|e| e.text.clone())?;
+    Ok(out)
+}
+
 /// Helm's `sortTemplates` order: deepest first, ties reverse-lexical.
 pub fn sort_templates(names: &mut [String]) {
     names.sort_by(|a, b| {

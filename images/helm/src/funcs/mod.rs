@@ -126,6 +126,9 @@ pub fn all() -> &'static HashMap<&'static str, Func> {
     static ALL: OnceLock<HashMap<&'static str, Func>> = OnceLock::new();
     ALL.get_or_init(|| {
         let mut r = Registry(HashMap::new());
+        // Go's builtins first: a template's own functions (Sprig's
+        // `slice`) override them, as Go looks those up first.
+        builtin::register(&mut r);
         strings::register(&mut r);
         lists::register(&mut r);
         dicts::register(&mut r);
@@ -135,7 +138,6 @@ pub fn all() -> &'static HashMap<&'static str, Func> {
         crypto::register(&mut r);
         extra::register(&mut r);
         helm::register(&mut r);
-        builtin::register(&mut r);
         r.0
     })
 }

@@ -21,8 +21,14 @@ pub enum Tok {
     Bool(bool),
     Nil,
     Keyword(&'static str),
-    Str { quoted: String, value: String },
-    Char { quoted: String, value: i64 },
+    Str {
+        quoted: String,
+        value: String,
+    },
+    Char {
+        quoted: String,
+        value: i64,
+    },
     Number(String),
     Pipe,
     LParen,
@@ -30,6 +36,11 @@ pub enum Tok {
     Declare,
     Assign,
     Comma,
+    /// A printable ASCII character with no meaning in an action (`#`).
+    Punct(char),
+    /// A lexing error, reported when the parser reaches it (Go's lexer
+    /// runs lazily, so earlier parse errors win).
+    Error(String),
     Eof,
 }
 
@@ -56,10 +67,37 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphanumeric()
 }
 
-/// Tokenize a whole template.
-pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
-    let b = text.as_bytes();
+/// Tokenize a whole template; a lexing error becomes a final
+/// [`Tok::Error`] token.
+pub fn lex(text: &str) -> Vec<Token> {
+    match lex_eager(text) {
+        Ok(t) => t,
+        Err((mut toks, e)) => {
+            toks.push(Token {
+                tok: Tok::Error(e.msg),
+                pos: e.pos,
+            });
+            toks.push(Token {
+                tok: Tok::Eof,
+                pos: text.len(),
+            });
+            toks
+        }
+    }
+}
+
+type Partial = (Vec<Token>, LexError);
+
+fn lex_eager(text: &str) -> Result<Vec<Token>, Partial> {
     let mut out = Vec::new();
+    match lex_into(text, &mut out) {
+        Ok(()) => Ok(out),
+        Err(e) => Err((out, e)),
+    }
+}
+
+fn lex_into(text: &str, out: &mut Vec<Token>) -> Result<(), LexError> {
+    let b = text.as_bytes();
     let mut pos = 0;
     let mut trim_next = false;
     loop {
@@ -125,7 +163,7 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
             continue;
         }
         // Inside the action.
-        let (np, trim) = lex_action(text, pos, &mut out)?;
+        let (np, trim) = lex_action(text, pos, out)?;
         pos = np;
         trim_next = trim;
     }
@@ -133,7 +171,7 @@ pub fn lex(text: &str) -> Result<Vec<Token>, LexError> {
         tok: Tok::Eof,
         pos: b.len(),
     });
-    Ok(out)
+    Ok(())
 }
 
 /// Lex tokens until the right delimiter; returns the position after it
@@ -390,6 +428,13 @@ fn lex_action(text: &str, mut pos: usize, out: &mut Vec<Token>) -> Result<(usize
                         msg: format!("bad character {n:?}"),
                     });
                 }
+            }
+            c if c.is_ascii_graphic() => {
+                out.push(Token {
+                    tok: Tok::Punct(c),
+                    pos,
+                });
+                pos += 1;
             }
             c => {
                 return Err(LexError {

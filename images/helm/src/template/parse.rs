@@ -34,11 +34,7 @@ pub fn parse(
 ) -> Result<Vec<Tree>, ParseError> {
     let parse_name: Rc<str> = Rc::from(name);
     let text_rc: Rc<str> = Rc::from(text);
-    let tokens = lex(text).map_err(|e| ParseError {
-        name: name.to_string(),
-        line: line_col(text, e.pos).0,
-        msg: e.msg,
-    })?;
+    let tokens = lex(text);
     let mut p = Parser {
         toks: tokens,
         i: 0,
@@ -113,6 +109,8 @@ fn describe(t: &Tok) -> String {
         Tok::Declare => "\":=\"".into(),
         Tok::Assign => "\"=\"".into(),
         Tok::Comma => "\",\"".into(),
+        Tok::Punct(c) => format!("{:?}", c.to_string()),
+        Tok::Error(e) => e.clone(),
     }
 }
 
@@ -153,6 +151,9 @@ impl Parser<'_> {
     }
 
     fn unexpected<T>(&self, t: &Token, context: &str) -> R<T> {
+        if let Tok::Error(msg) = &t.tok {
+            return self.err(t.pos, msg.clone());
+        }
         self.err(
             t.pos,
             format!("unexpected {} in {}", describe(&t.tok), context),
@@ -264,7 +265,7 @@ impl Parser<'_> {
                 self.defines.push((name.clone(), list));
                 Ok((
                     Some(Node::Template {
-                        pos: t.pos,
+                        pos: name_tok.pos,
                         name,
                         pipe: Some(pipe),
                     }),
@@ -341,7 +342,7 @@ impl Parser<'_> {
                 };
                 Ok((
                     Some(Node::Template {
-                        pos: t.pos,
+                        pos: name_tok.pos,
                         name,
                         pipe,
                     }),
