@@ -300,7 +300,7 @@ pub fn template(o: &TemplateOptions) -> Result<Rendered, HelmError> {
     if !missing.is_empty() {
         return Err(fail(
             format!(
-                "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+                "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
                 missing.join(", ")
             ),
             &log,
@@ -353,7 +353,7 @@ pub fn template(o: &TemplateOptions) -> Result<Rendered, HelmError> {
         if !crate::semver::compare(kv, &norm).unwrap_or(false) {
             return Err(fail(
                 format!(
-                    "chart requires kubeVersion: {kv} which is incompatible with Kubernetes {}",
+                    "chart requires kubeVersion: {kv} which is incompatible with Kubernetes {}\n\nUse --debug flag to render out invalid YAML",
                     kube.version
                 ),
                 &log,

@@ -355,3 +355,312 @@ fn small_charts_match_helm() {
         failures.join("\n")
     );
 }
+
+/// A configmap template printing values, for flag and chart-structure cases.
+const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-{{ .Chart.Name }}\ndata:\n  values: {{ toJson .Values | quote }}\n  release: {{ toJson .Release | quote }}\n";
+
+/// (name, files, args after `template`)
+#[allow(clippy::type_complexity)]
+const CHARTS: &[(&str, &[(&str, &str)], &[&str])] = &[
+    (
+        "set-flags",
+        &[
+            ("templates/cm.yaml", CM),
+            ("values.yaml", "a: 1\nm: {x: 1, y: 2}\n"),
+            ("f.txt", "file content\n"),
+        ],
+        &[
+            "r",
+            "c",
+            "--set",
+            "a=2,b=true,c=null,d={x,y},e[1]=z",
+            "--set-string",
+            "s=012",
+            "--set-json",
+            "j={\"k\":[1,2]}",
+            "--set-file",
+            "f=c/f.txt",
+            "--set",
+            "m.y=null",
+        ],
+    ),
+    (
+        "values-files",
+        &[
+            ("templates/cm.yaml", CM),
+            ("values.yaml", "a: 1\nm: {x: 1, y: 2}\n"),
+            ("v1.yaml", "a: 2\nm: {y: 3}\n"),
+            ("v2.yaml", "m: {z: 4}\n"),
+        ],
+        &["r", "c", "-f", "c/v1.yaml", "-f", "c/v2.yaml"],
+    ),
+    (
+        "is-upgrade-namespace",
+        &[("templates/cm.yaml", CM)],
+        &["r", "c", "--is-upgrade", "-n", "other"],
+    ),
+    ("default-release-name", &[("templates/cm.yaml", CM)], &["c"]),
+    (
+        "show-only",
+        &[
+            ("templates/cm.yaml", CM),
+            (
+                "templates/b.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+            ),
+        ],
+        &["r", "c", "--show-only", "templates/b.yaml"],
+    ),
+    (
+        "show-only-missing",
+        &[("templates/cm.yaml", CM)],
+        &["r", "c", "--show-only", "templates/nope.yaml"],
+    ),
+    (
+        "hooks-flags",
+        &[(
+            "templates/t.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: t\n  annotations: {helm.sh/hook: test}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: i\n  annotations: {helm.sh/hook: post-install}\n",
+        )],
+        &["r", "c", "--skip-tests"],
+    ),
+    (
+        "no-hooks",
+        &[(
+            "templates/t.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: i\n  annotations: {helm.sh/hook: post-install}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
+        )],
+        &["r", "c", "--no-hooks"],
+    ),
+    (
+        "crds",
+        &[
+            ("templates/cm.yaml", CM),
+            (
+                "crds/b.yaml",
+                "kind: CustomResourceDefinition\nmetadata: {name: b}\n",
+            ),
+            (
+                "crds/a.yaml",
+                "# a comment\nkind: CustomResourceDefinition\nmetadata: {name: a}\n",
+            ),
+            ("crds/notes.txt", "ignored"),
+        ],
+        &["r", "c", "--include-crds"],
+    ),
+    (
+        "notes-and-partials",
+        &[
+            ("templates/cm.yaml", CM),
+            ("templates/NOTES.txt", "Thanks {{ .Release.Name }}"),
+            ("templates/_h.tpl", "{{ define \"x\" }}X{{ end }}"),
+            ("templates/empty.yaml", "  \n{{- if false }}x{{ end }}\n"),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "helmignore",
+        &[
+            ("templates/cm.yaml", CM),
+            ("templates/ignored.yaml", "kind: Broken: ["),
+            (".helmignore", "# comment\ntemplates/ignored.yaml\n*.bak\n"),
+            ("templates/x.bak", "bad: ["),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "kube-version",
+        &[(
+            "templates/cm.yaml",
+            "# {{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.Minor }}\n",
+        )],
+        &["r", "c", "--kube-version", "1.30.2"],
+    ),
+    (
+        "kube-version-constraint",
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\nkubeVersion: \">=1.40.0\"\n",
+            ),
+            ("templates/cm.yaml", CM),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "api-versions",
+        &[(
+            "templates/cm.yaml",
+            "# {{ .Capabilities.APIVersions.Has \"x.io/v1\" }} {{ .Capabilities.APIVersions.Has \"x.io/v1/Kind\" }}\n",
+        )],
+        &[
+            "r",
+            "c",
+            "--api-versions",
+            "x.io/v1",
+            "--api-versions",
+            "x.io/v1/Kind",
+        ],
+    ),
+    (
+        "subcharts",
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n- name: sub\n  version: 1.0.0\n  condition: sub.enabled\n- name: sub\n  alias: other\n  version: 1.0.0\n- name: off\n  version: 1.0.0\n  tags: [extra]\n- name: lib\n  version: 1.0.0\n",
+            ),
+            (
+                "values.yaml",
+                "global: {g: parent}\nsub: {enabled: true, v: fromparent}\nother: {v: aliased}\ntags: {extra: false}\n",
+            ),
+            (
+                "templates/cm.yaml",
+                "# {{ .Values.sub.v }} {{ .Values.other.v }} {{ include \"lib.hello\" . }} {{ keys .Subcharts | sortAlpha }}\n",
+            ),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+            ),
+            (
+                "charts/sub/values.yaml",
+                "v: default\nown: 1\nglobal: {g: sub, h: subonly}\n",
+            ),
+            (
+                "charts/sub/templates/cm.yaml",
+                "# sub {{ .Chart.Name }} {{ .Values.v }} {{ .Values.own }} {{ .Values.global }} {{ .Template.BasePath }}\n",
+            ),
+            (
+                "charts/off/Chart.yaml",
+                "apiVersion: v2\nname: off\nversion: 1.0.0\n",
+            ),
+            ("charts/off/templates/cm.yaml", "# off\n"),
+            (
+                "charts/lib/Chart.yaml",
+                "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n",
+            ),
+            (
+                "charts/lib/templates/_h.tpl",
+                "{{ define \"lib.hello\" }}hello-{{ .Chart.Name }}{{ end }}",
+            ),
+            ("charts/lib/templates/cm.yaml", "# never rendered\n"),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "import-values",
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n- name: sub\n  version: 1.0.0\n  import-values:\n  - data\n  - child: deep.x\n    parent: fromchild\n",
+            ),
+            ("values.yaml", "fromchild: {keep: parent}\n"),
+            (
+                "templates/cm.yaml",
+                "# {{ .Values.imported }} {{ .Values.fromchild }}\n",
+            ),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 1.0.0\n",
+            ),
+            (
+                "charts/sub/values.yaml",
+                "exports: {data: {imported: yes}}\ndeep: {x: {keep: child, more: 1}}\n",
+            ),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "requirements-v1",
+        &[
+            ("Chart.yaml", "apiVersion: v1\nname: c\nversion: 0.1.0\n"),
+            (
+                "requirements.yaml",
+                "dependencies:\n- name: sub\n  version: 1.0.0\n  condition: sub.on\n",
+            ),
+            ("values.yaml", "sub: {on: false}\n"),
+            (
+                "templates/cm.yaml",
+                "# {{ .Chart.APIVersion }} {{ .Files.Get \"requirements.yaml\" | len }}\n",
+            ),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v1\nname: sub\nversion: 1.0.0\n",
+            ),
+            ("charts/sub/templates/cm.yaml", "# sub\n"),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "missing-dependency",
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n- name: gone\n  version: 1.0.0\n",
+            ),
+            ("templates/cm.yaml", CM),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "schema-ok",
+        &[
+            ("templates/cm.yaml", CM),
+            ("values.yaml", "port: 80\n"),
+            (
+                "values.schema.json",
+                "{\"type\":\"object\",\"properties\":{\"port\":{\"type\":\"integer\"}}}",
+            ),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "library-chart-refused",
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\ntype: library\n",
+            ),
+            ("templates/_h.tpl", ""),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "deprecated-chart",
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\ndeprecated: true\n",
+            ),
+            ("templates/cm.yaml", CM),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "null-deletes-default",
+        &[
+            ("templates/cm.yaml", CM),
+            ("values.yaml", "a: 1\nb: {c: 2, d: 3}\n"),
+        ],
+        &["r", "c", "--set", "a=null", "--set", "b.c=null"],
+    ),
+];
+
+#[test]
+fn charts_and_flags_match_helm() {
+    let mut failures = Vec::new();
+    for (name, files, args) in CHARTS {
+        let chart = TempChart::new(name, files);
+        let want = run_helm(&chart.root, args);
+        let got = run_hlb(&chart.root, args);
+        if want != got {
+            failures.push(format!("{name}:\n  helm: {want:?}\n  hlb:  {got:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} charts differ from helm:\n{}",
+        failures.len(),
+        CHARTS.len(),
+        failures.join("\n")
+    );
+}
