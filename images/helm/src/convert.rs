@@ -152,10 +152,21 @@ fn write_json_map(
 /// A value as the YAML tree `sigs.k8s.io/yaml` would write (after its
 /// JSON round trip).
 pub fn to_yaml_tree(v: &Value) -> Yaml {
+    tree(v, true)
+}
+
+/// A value as go-yaml v3 encodes it directly (`toYamlPretty`: no JSON
+/// round trip, so a float64 stays a float: `1e+06`).
+pub fn to_yaml_tree_direct(v: &Value) -> Yaml {
+    tree(v, false)
+}
+
+fn tree(v: &Value, json: bool) -> Yaml {
     match v {
         Value::Invalid | Value::Nil => Yaml::Null,
         Value::Bool(b) => Yaml::Bool(*b),
         Value::Int(i) | Value::I64(i) => Yaml::Int(i128::from(*i)),
+        Value::Float(f) if !json => Yaml::float(*f),
         Value::Float(f) => {
             let j = json_float(*f);
             if j.contains(['.', 'e', 'E']) {
@@ -173,12 +184,12 @@ pub fn to_yaml_tree(v: &Value) -> Yaml {
             v.items()
                 .unwrap_or_default()
                 .iter()
-                .map(|x| Node::new(to_yaml_tree(x)))
+                .map(|x| Node::new(tree(x, json)))
                 .collect(),
         ),
-        Value::Map(m) => map_tree(&m.borrow()),
+        Value::Map(m) => map_tree(&m.borrow(), json),
         Value::Object(o) => match o.entries() {
-            Some(e) => map_tree(&e),
+            Some(e) => map_tree(&e, json),
             None => {
                 let mut s = String::new();
                 o.write_v(&mut s, false);
@@ -188,10 +199,10 @@ pub fn to_yaml_tree(v: &Value) -> Yaml {
     }
 }
 
-fn map_tree(m: &BTreeMap<String, Value>) -> Yaml {
+fn map_tree(m: &BTreeMap<String, Value>, json: bool) -> Yaml {
     let mut y = Yaml::Map(
         m.iter()
-            .map(|(k, x)| (Node::new(Yaml::Str(k.clone())), Node::new(to_yaml_tree(x))))
+            .map(|(k, x)| (Node::new(Yaml::Str(k.clone())), Node::new(tree(x, json))))
             .collect(),
     );
     y::sort_keys(&mut y, Flavor::V2);

@@ -225,6 +225,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "b: yes\nn: 1.5\nbig: 1000000\ns: \"123\"\nl: [a, 'on', {x: 1}]\nm: {}\ne: []\nlong: \"aaaaaaaaaa bbbbbbbbbb cccccccccc dddddddddd eeeeeeeeee ffffffffff gggggggggg hhhhhhhhhh iiiiiiiiii\"\nml: \"line1\\nline2\\n\"\n",
     ),
     (
+        "to-yaml-pretty",
+        "{{ toYamlPretty .Values }}\n",
+        "a: {b: [1, {c: d, e: [x]}], s: \"yes\"}\nl: [[1, 2], {k: v}]\ne: {}\nbig: 1000000\nf: 3\n",
+    ),
+    (
         "to-json",
         "# {{ toJson .Values }} {{ toPrettyJson (dict \"a\" (list 1 2)) | replace \"\\n\" \"|\" }} {{ toRawJson (dict \"h\" \"<b>\") }}\n",
         "a: \"<x>&\"\nn: 1.5\ni: 3\n",

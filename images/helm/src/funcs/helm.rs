@@ -24,7 +24,7 @@ pub fn register(r: &mut Registry) {
         ok(trim_nl(to_yaml_string(&a[0])))
     });
     r.add("toYamlPretty", &[Any], |_, a| {
-        let y = crate::convert::to_yaml_tree(&a[0]);
+        let y = crate::convert::to_yaml_tree_direct(&a[0]);
         let style = hlb_images::yaml::Style {
             flavor: hlb_images::yaml::Flavor::V3,
             indent: 2,
