@@ -129,14 +129,25 @@ fn tpl(x: &mut Exec, a: Vec<Value>) -> FnResult {
             ))));
         }
     };
-    let mut set: Set = x.set.clone();
+    // Only this call's defines (plus an enclosing tpl's) are copied; the
+    // chart's set is shared.
+    let mut set: Set = x.overlay.cloned().unwrap_or_default();
     for t in parsed.iter().skip(1) {
+        if t.is_empty() && set.trees.get(&t.name).is_none_or(|o| o.is_empty()) {
+            if let Some(base) = x.set.trees.get(&t.name)
+                && !base.is_empty()
+            {
+                continue;
+            }
+        }
         set.add_rc(t.clone());
     }
     let main = parsed[0].clone();
     let mut out = String::new();
     let r = {
-        let mut sub = Exec::new(&set, &mut *x.host, &main);
+        let base = x.set;
+        let mut sub = Exec::new(base, &mut *x.host, &main);
+        sub.overlay = Some(&set);
         sub.run(a[1].clone(), &mut out)
     };
     match r {

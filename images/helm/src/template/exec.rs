@@ -99,6 +99,9 @@ enum Flow {
 /// One execution (Go's `state`).
 pub struct Exec<'a> {
     pub set: &'a Set,
+    /// Templates `tpl` defined, looked up before `set` (a `tpl` call
+    /// sees the whole set plus its own defines, without copying the set).
+    pub overlay: Option<&'a Set>,
     pub host: &'a mut dyn crate::engine::Env,
     tree: &'a Tree,
     vars: Vec<(String, Value)>,
@@ -153,12 +156,23 @@ impl<'a> Exec<'a> {
     pub fn new(set: &'a Set, host: &'a mut dyn crate::engine::Env, tree: &'a Tree) -> Self {
         Exec {
             set,
+            overlay: None,
             host,
             tree,
             vars: Vec::new(),
             depth: 0,
             cur: Cur::None,
         }
+    }
+
+    /// A template by name: `tpl`'s own defines first, then the set.
+    pub fn lookup(&self, name: &str) -> Option<&'a Tree> {
+        if let Some(o) = self.overlay
+            && let Some(t) = o.trees.get(name)
+        {
+            return Some(t);
+        }
+        self.set.trees.get(name).map(|t| &**t)
     }
 
     fn at(&mut self, c: Cur<'a>) {
@@ -230,7 +244,7 @@ impl<'a> Exec<'a> {
             Node::Continue(_) => return Ok(Flow::Continue),
             Node::Template { pos, name, pipe } => {
                 self.at(Cur::Template(*pos, name));
-                let Some(tree) = self.set.trees.get(name) else {
+                let Some(tree) = self.lookup(name) else {
                     return Err(self.err(format!(
                         "template {} not defined",
                         super::gofmt::go_quote(name)
@@ -751,7 +765,7 @@ impl<'a> Exec<'a> {
 
     /// Run another template of the set with its own variables (include).
     pub fn exec_template(&mut self, name: &str, dot: Value) -> Result<String, Box<ExecError>> {
-        let Some(tree) = self.set.trees.get(name) else {
+        let Some(tree) = self.lookup(name) else {
             return Err(Box::new(ExecError::plain(format!(
                 "template: no template {} associated with template \"gotpl\"",
                 super::gofmt::go_quote(name)
