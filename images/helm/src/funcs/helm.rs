@@ -133,12 +133,13 @@ fn tpl(x: &mut Exec, a: Vec<Value>) -> FnResult {
     // chart's set is shared.
     let mut set: Set = x.overlay.cloned().unwrap_or_default();
     for t in parsed.iter().skip(1) {
-        if t.is_empty() && set.trees.get(&t.name).is_none_or(|o| o.is_empty()) {
-            if let Some(base) = x.set.trees.get(&t.name)
-                && !base.is_empty()
-            {
-                continue;
-            }
+        // An empty define does not replace a non-empty one (Go).
+        if t.is_empty()
+            && set.trees.get(&t.name).is_none_or(|o| o.is_empty())
+            && let Some(base) = x.set.trees.get(&t.name)
+            && !base.is_empty()
+        {
+            continue;
         }
         set.add_rc(t.clone());
     }
