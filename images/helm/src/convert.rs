@@ -269,6 +269,34 @@ pub fn from_yaml(text: &str) -> Result<Value, String> {
         .unwrap_or(Value::Nil))
 }
 
+/// Like [`from_yaml`], but of a mapping only the `keys` are converted (the
+/// rest is parsed, so syntax errors still show, but not turned into
+/// values): what reading a manifest's head needs, fast on huge CRDs.
+pub fn from_yaml_keys(text: &str, keys: &[&str]) -> Result<Value, String> {
+    let docs = y::parse_documents_as(text, Flavor::V2).map_err(|e| {
+        format!(
+            "error converting YAML to JSON: yaml: line {}: {}",
+            e.mark.line, e.message
+        )
+    })?;
+    let Some(d) = docs.first() else {
+        return Ok(Value::Nil);
+    };
+    Ok(match &d.root.value {
+        Yaml::Map(entries) => {
+            let mut m = BTreeMap::new();
+            for (k, v) in entries {
+                let key = yaml_key_string(&k.value);
+                if keys.contains(&key.as_str()) {
+                    m.insert(key, from_yaml_tree(&v.value));
+                }
+            }
+            Value::map(m)
+        }
+        other => from_yaml_tree(other),
+    })
+}
+
 /// `json.Unmarshal` into an untyped value (numbers are float64).
 pub fn from_json(text: &str) -> Result<Value, String> {
     let j: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;

@@ -155,7 +155,7 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<Sorted, String
             continue;
         }
         for d in split_manifests(content) {
-            let head = crate::convert::from_yaml(&d)
+            let head = crate::convert::from_yaml_keys(&d, &["apiVersion", "kind", "metadata"])
                 .map_err(|e| format!("YAML parse error on {path}: {e}"))?;
             let head = match head {
                 v @ Value::Map(_) => v,
