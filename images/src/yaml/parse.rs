@@ -210,7 +210,9 @@ impl Builder {
                         _ => None,
                     });
                     if dup.is_some() && self.v2 {
-                        entries.retain(|e| !matches!(e, Entry::Pair(prev, _) if prev.value == k.value));
+                        entries.retain(
+                            |e| !matches!(e, Entry::Pair(prev, _) if prev.value == k.value),
+                        );
                     } else if let Some(first) = dup {
                         return Err(YamlError {
                             mark: k.mark.unwrap_or(Mark { line: 0, column: 0 }),
