@@ -61,6 +61,9 @@ pub struct TemplateOptions {
     pub no_hooks: bool,
     /// The fixed time `now` returns (seconds since the epoch).
     pub time: i64,
+    /// What a relative `output_dir` is relative to (`None`: the process's
+    /// working directory). `wrote PATH` lines show `output_dir` as given.
+    pub cwd: Option<PathBuf>,
 }
 
 /// A successful render.
@@ -491,7 +494,10 @@ pub fn is_archive(path: &Path) -> bool {
 /// relative paths resolved against `cwd`. Supports the flags of
 /// [`TemplateOptions`] in their `--flag value` and `--flag=value` forms.
 pub fn parse_args(args: &[String], cwd: &Path) -> Result<TemplateOptions, String> {
-    let mut o = TemplateOptions::default();
+    let mut o = TemplateOptions {
+        cwd: Some(cwd.to_path_buf()),
+        ..TemplateOptions::default()
+    };
     let mut positional = Vec::new();
     let mut i = 0;
     while i < args.len() {
@@ -537,7 +543,7 @@ pub fn parse_args(args: &[String], cwd: &Path) -> Result<TemplateOptions, String
             "--skip-tests" => o.skip_tests = true,
             "--skip-schema-validation" => o.skip_schema_validation = true,
             "-s" | "--show-only" => o.show_only.push(value()?),
-            "--output-dir" => o.output_dir = Some(cwd.join(value()?)),
+            "--output-dir" => o.output_dir = Some(PathBuf::from(value()?)),
             "--name-template" => o.name_template = Some(value()?),
             "--is-upgrade" => o.is_upgrade = true,
             "--no-hooks" => o.no_hooks = true,

@@ -280,13 +280,18 @@ fn crd_objects(c: &Chart, out: &mut Vec<(String, String)>) {
 }
 
 fn write_file(
+    base: Option<&std::path::Path>,
     dir: &std::path::Path,
     name: &str,
     data: &str,
     append: bool,
     stdout: &mut String,
 ) -> Result<(), String> {
-    let path = dir.join(name);
+    let shown = dir.join(name);
+    let path = match base {
+        Some(b) => b.join(&shown),
+        None => shown.clone(),
+    };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
     }
@@ -298,7 +303,7 @@ fn write_file(
         .open(&path)
         .map_err(|e| format!("open {}: {e}", path.display()))?;
     write!(f, "---\n# Source: {name}\n{data}\n").map_err(|e| format!("{}: {e}", path.display()))?;
-    stdout.push_str(&format!("wrote {}\n", path.display()));
+    stdout.push_str(&format!("wrote {}\n", shown.display()));
     Ok(())
 }
 
@@ -315,7 +320,7 @@ pub fn assemble(c: &Chart, sorted: &Sorted, o: &TemplateOptions) -> Result<Strin
                 None => manifest.push_str(&format!("---\n# Source: {name}\n{data}\n")),
                 Some(dir) => {
                     let append = written.contains_key(&name);
-                    write_file(dir, &name, &data, append, &mut stdout)?;
+                    write_file(o.cwd.as_deref(), dir, &name, &data, append, &mut stdout)?;
                     written.insert(name, true);
                 }
             }
@@ -326,7 +331,14 @@ pub fn assemble(c: &Chart, sorted: &Sorted, o: &TemplateOptions) -> Result<Strin
             None => manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content)),
             Some(dir) => {
                 let append = written.contains_key(&m.path);
-                write_file(dir, &m.path, &m.content, append, &mut stdout)?;
+                write_file(
+                    o.cwd.as_deref(),
+                    dir,
+                    &m.path,
+                    &m.content,
+                    append,
+                    &mut stdout,
+                )?;
                 written.insert(m.path.clone(), true);
             }
         }
@@ -345,8 +357,19 @@ pub fn assemble(c: &Chart, sorted: &Sorted, o: &TemplateOptions) -> Result<Strin
             match &o.output_dir {
                 None => out.push_str(&format!("---\n# Source: {}\n{}\n", h.path, h.content)),
                 Some(dir) => {
-                    let append = hook_written.contains_key(&h.path) || dir.join(&h.path).exists();
-                    write_file(dir, &h.path, &h.content, append, &mut stdout)?;
+                    let append = hook_written.contains_key(&h.path)
+                        || o.cwd
+                            .as_deref()
+                            .map_or_else(|| dir.join(&h.path), |b| b.join(dir).join(&h.path))
+                            .exists();
+                    write_file(
+                        o.cwd.as_deref(),
+                        dir,
+                        &h.path,
+                        &h.content,
+                        append,
+                        &mut stdout,
+                    )?;
                     hook_written.insert(h.path.clone(), true);
                 }
             }

@@ -107,3 +107,50 @@ fn randomness_is_seeded_by_the_release() {
     assert_eq!(h1.code, 0, "{h1:?}");
     assert_ne!(h1.stdout, h2.stdout);
 }
+
+fn tree(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).expect("prefix").display().to_string();
+                out.push((rel, std::fs::read_to_string(&p).expect("read")));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn output_dir_matches_helm() {
+    let chart = TempChart::new(
+        "outdir",
+        &[
+            (
+                "templates/t.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: h\n  annotations: {helm.sh/hook: post-install}\n",
+            ),
+            (
+                "templates/u.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n",
+            ),
+            (
+                "crds/c.yaml",
+                "kind: CustomResourceDefinition\nmetadata: {name: c}\n",
+            ),
+        ],
+    );
+    let args = ["r", "c", "--output-dir", "out", "--include-crds"];
+    let want = run_helm(&chart.root, &args);
+    let want_tree = tree(&chart.root.join("out"));
+    std::fs::remove_dir_all(chart.root.join("out")).expect("rm");
+    let got = run_hlb(&chart.root, &args);
+    let got_tree = tree(&chart.root.join("out"));
+    assert_eq!(want, got);
+    assert_eq!(want_tree, got_tree);
+}
