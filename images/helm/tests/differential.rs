@@ -641,6 +641,47 @@ const CHARTS: &[(&str, &[(&str, &str)], &[&str])] = &[
         &["r", "c"],
     ),
     (
+        "name-template",
+        &[("templates/cm.yaml", CM)],
+        &["c", "--name-template", "rel-{{ \"x\" | upper | lower }}"],
+    ),
+    (
+        "schema-fail-skipped",
+        &[
+            ("templates/cm.yaml", CM),
+            ("values.yaml", "port: eighty\n"),
+            (
+                "values.schema.json",
+                "{\"type\":\"object\",\"properties\":{\"port\":{\"type\":\"integer\"}}}",
+            ),
+        ],
+        &["r", "c", "--skip-schema-validation"],
+    ),
+    (
+        "schema-errors",
+        &[
+            ("templates/cm.yaml", CM),
+            ("values.yaml", "port: 80\nmode: c\nname: abc\nextra: 1\n"),
+            (
+                "values.schema.json",
+                "{\"type\":\"object\",\"properties\":{\"port\":{\"type\":\"integer\",\"minimum\":100},\"mode\":{\"enum\":[\"a\",\"b\"]},\"name\":{\"type\":\"string\",\"pattern\":\"^x\"}},\"additionalProperties\":false}",
+            ),
+        ],
+        &["r", "c"],
+    ),
+    (
+        "schema-required-type",
+        &[
+            ("templates/cm.yaml", CM),
+            ("values.yaml", "port: eighty\n"),
+            (
+                "values.schema.json",
+                "{\"type\":\"object\",\"properties\":{\"port\":{\"type\":\"integer\"}},\"required\":[\"name\"]}",
+            ),
+        ],
+        &["r", "c"],
+    ),
+    (
         "null-deletes-default",
         &[
             ("templates/cm.yaml", CM),
