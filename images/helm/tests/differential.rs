@@ -684,6 +684,14 @@ const CHARTS: &[(&str, &[(&str, &str)], &[&str])] = &[
         &["r", "c"],
     ),
     (
+        "numeric-chart-fields",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0\nappVersion: 2.10\n"),
+            ("templates/t.yaml", "# {{ .Chart.Version }} {{ .Chart.AppVersion }}\n"),
+        ],
+        &["r", "c"],
+    ),
+    (
         "null-deletes-default",
         &[
             ("templates/cm.yaml", CM),
