@@ -686,8 +686,14 @@ const CHARTS: &[(&str, &[(&str, &str)], &[&str])] = &[
     (
         "numeric-chart-fields",
         &[
-            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0\nappVersion: 2.10\n"),
-            ("templates/t.yaml", "# {{ .Chart.Version }} {{ .Chart.AppVersion }}\n"),
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 1.0\nappVersion: 2.10\n",
+            ),
+            (
+                "templates/t.yaml",
+                "# {{ .Chart.Version }} {{ .Chart.AppVersion }}\n",
+            ),
         ],
         &["r", "c"],
     ),
