@@ -139,3 +139,26 @@ fn documents_and_empty_documents() {
     assert_eq!(docs[3].start.line, 5);
     assert!(parse_documents("").unwrap().is_empty());
 }
+
+/// go-yaml v2 as sigs.k8s.io/yaml decodes Helm values: YAML 1.1 booleans
+/// (keys too), and a repeated key keeps its last value instead of failing.
+#[test]
+fn v2_meaning_for_helm_values() {
+    use hlb_images::yaml::{Flavor, Yaml, parse_documents_as};
+    let docs = parse_documents_as("a: yes\nn: 1\nk: 1\nk: 2\n", Flavor::V2).expect("parses");
+    let root = &docs[0].root.value;
+    assert_eq!(root.get("a").map(|n| &n.value), Some(&Yaml::Bool(true)));
+    assert_eq!(root.get("k").map(|n| &n.value), Some(&Yaml::Int(2)));
+    let keys: Vec<&Yaml> = root
+        .as_map()
+        .expect("map")
+        .iter()
+        .map(|(k, _)| &k.value)
+        .collect();
+    assert!(
+        keys.contains(&&Yaml::Bool(false)),
+        "`n` is the boolean false: {keys:?}"
+    );
+    // v3 (the default) keeps `yes` a string and refuses the repeated key.
+    assert!(hlb_images::yaml::parse_documents("k: 1\nk: 2\n").is_err());
+}

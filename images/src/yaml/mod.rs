@@ -30,7 +30,7 @@ pub mod scalar;
 pub mod sort;
 
 pub use emit::{Flavor, Style, emit, emit_documents};
-pub use parse::parse_documents;
+pub use parse::{parse_documents, parse_documents_as};
 pub use sort::{go_key_less, sort_keys};
 
 use std::fmt;

@@ -21,7 +21,18 @@ const ALIAS_BUDGET: usize = 1_000_000;
 
 /// Parse every document of `text`.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, YamlError> {
-    let mut b = Builder::default();
+    parse_documents_as(text, Flavor::V3)
+}
+
+/// Parse every document of `text` with the meaning `flavor` gives it.
+/// [`Flavor::V2`] is go-yaml v2 decoding into untyped values, as
+/// `sigs.k8s.io/yaml` (Helm's values, `fromYaml`) reads YAML: YAML 1.1
+/// booleans (`yes`, `on`, `n`) and a key given twice keeps its last value.
+pub fn parse_documents_as(text: &str, flavor: Flavor) -> Result<Vec<Document>, YamlError> {
+    let mut b = Builder {
+        v2: flavor == Flavor::V2,
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     while let Some(next) = parser.next_event() {
         let (event, span) = next.map_err(|e| YamlError {
@@ -71,6 +82,8 @@ struct Builder {
     stack: Vec<Frame>,
     anchors: BTreeMap<usize, Node>,
     alias_nodes: usize,
+    /// go-yaml v2 meaning (see [`parse_documents_as`]).
+    v2: bool,
 }
 
 impl Builder {
@@ -114,7 +127,8 @@ impl Builder {
                 )?;
             }
             Event::Scalar(text, style, anchor, tag) => {
-                let (value, merge) = scalar(&text, style, tag.as_deref(), at)?;
+                let flavor = if self.v2 { Flavor::V2 } else { Flavor::V3 };
+                let (value, merge) = scalar(&text, style, tag.as_deref(), at, flavor)?;
                 let node = Node::at(value, at);
                 if anchor > 0 {
                     self.anchors.insert(anchor, node.clone());
@@ -195,7 +209,11 @@ impl Builder {
                         Entry::Pair(prev, _) if prev.value == k.value => Some(prev.pos()),
                         _ => None,
                     });
-                    if let Some(first) = dup {
+                    if dup.is_some() && self.v2 {
+                        entries.retain(
+                            |e| !matches!(e, Entry::Pair(prev, _) if prev.value == k.value),
+                        );
+                    } else if let Some(first) = dup {
                         return Err(YamlError {
                             mark: k.mark.unwrap_or(Mark { line: 0, column: 0 }),
                             message: format!(
@@ -321,6 +339,7 @@ fn scalar(
     style: ScalarStyle,
     tag: Option<&Tag>,
     at: Mark,
+    flavor: Flavor,
 ) -> Result<(Yaml, bool), YamlError> {
     let bad = |what: &str| YamlError {
         mark: at,
@@ -367,7 +386,7 @@ fn scalar(
     if style != ScalarStyle::Plain {
         return Ok((Yaml::Str(text.to_string()), false));
     }
-    Ok(match resolve_plain(text, Flavor::V3) {
+    Ok(match resolve_plain(text, flavor) {
         Resolved::Null => (Yaml::Null, false),
         Resolved::Bool(b) => (Yaml::Bool(b), false),
         Resolved::Int(i) => (Yaml::Int(i), false),
