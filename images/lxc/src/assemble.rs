@@ -41,8 +41,11 @@ use std::path::{Path, PathBuf};
 use hlb_cache::archive::{ArchiveError, ArchiveOptions, ArchiveWriter, EntryMeta};
 
 use crate::activation::{ActivationPathError, TMPFILES_PATH};
-use crate::spec::ContainerSpec;
-use crate::system::{SYS_READONLY_UNIT, UnitError, enable_units, install_alternatives};
+use crate::spec::{ContainerSpec, NetworkSpec};
+use crate::system::{
+    SYS_READONLY_UNIT, UnitError, WAIT_ONLINE_UNIT, disable_unit, enable_units,
+    install_alternatives,
+};
 use crate::tarball::{TarballError, Unpacker};
 use crate::tree::{Node, NodeKind, Tree, TreePath, show, split};
 use crate::unpack::{Installed, ReadDeb, UnpackError, merged_usr_root, place_deb, read_deb};
@@ -307,6 +310,13 @@ pub fn assemble(debs: &[DebInput<'_>], spec: &ContainerSpec) -> Result<Rootfs, A
     if spec.network.is_some() {
         enable_units(&mut tree, &["systemd-networkd.service".to_owned()])
             .map_err(|e| AssembleError::from(e).at("network"))?;
+    } else if !spec.services.iter().any(|s| s == WAIT_ONLINE_UNIT) {
+        // Without `network` the host configures the container's network
+        // and networkd (if a declared service brought it) manages no link:
+        // wait-online, which `Also=` enabled with it, would wait for one
+        // until its timeout (2 minutes) and fail, leaving the container
+        // `degraded`. Only a declared wait-online stays enabled.
+        disable_unit(&mut tree, WAIT_ONLINE_UNIT);
     }
     enable_units(&mut tree, &[SYS_READONLY_UNIT.0.to_owned()])?;
     for (i, unit) in spec.masked.iter().enumerate() {
@@ -553,20 +563,10 @@ fn add_generated_files(tree: &mut Tree, spec: &ContainerSpec) {
         ),
     );
     if let Some(net) = &spec.network {
-        let mut text = format!(
-            "[Match]\nName={}\n\n[Network]\nAddress={}\n",
-            net.interface, net.address
-        );
-        if let Some(gw) = &net.gateway {
-            text.push_str(&format!("Gateway={gw}\n"));
-        }
-        for dns in &net.dns {
-            text.push_str(&format!("DNS={dns}\n"));
-        }
         put(
             tree,
             &format!("etc/systemd/network/10-{}.network", net.interface),
-            Node::file(0o644, text.into_bytes()),
+            Node::file(0o644, network_file(net).into_bytes()),
         );
         let resolv: String = net
             .dns
@@ -585,6 +585,35 @@ fn add_generated_files(tree: &mut Tree, spec: &ContainerSpec) {
         &format!("usr/lib/systemd/system/{}", SYS_READONLY_UNIT.0),
         Node::file(0o644, SYS_READONLY_UNIT.1.as_bytes().to_vec()),
     );
+}
+
+/// The systemd-networkd file of a static IPv4 network.
+///
+/// The link is IPv4 only, and says so: no IPv6 link-local address and no
+/// router advertisements (`LinkLocalAddressing=no`, `IPv6AcceptRA=no`),
+/// and the link is online for `systemd-networkd-wait-online` once its IPv4
+/// address is routable (`RequiredForOnline=routable`,
+/// `RequiredFamilyForOnline=ipv4`). With networkd's defaults the link
+/// would get an IPv6 link-local address and solicit routers, and stay
+/// `configuring` until a router answered or networkd gave up (about 12 s
+/// on a LAN without IPv6 routers), holding `network-online.target` and so
+/// the container's `running` back; on a LAN with IPv6 routers it would
+/// take addresses the recipe never declared.
+fn network_file(net: &NetworkSpec) -> String {
+    let mut text = format!(
+        "[Match]\nName={}\n\n\
+         [Link]\nRequiredForOnline=routable\nRequiredFamilyForOnline=ipv4\n\n\
+         [Network]\nAddress={}\n",
+        net.interface, net.address
+    );
+    if let Some(gw) = &net.gateway {
+        text.push_str(&format!("Gateway={gw}\n"));
+    }
+    for dns in &net.dns {
+        text.push_str(&format!("DNS={dns}\n"));
+    }
+    text.push_str("LinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+    text
 }
 
 /// Files a template must not carry, and the directories it must have.

@@ -274,6 +274,97 @@ fn declared_files_users_and_bad_paths() {
     );
 }
 
+/// A `systemd` with networkd's two units as Debian ships them: enabling
+/// networkd enables wait-online too (`Also=`).
+fn networkd() -> Vec<u8> {
+    deb(
+        "systemd",
+        "",
+        &[
+            Item::Dir(""),
+            Item::Dir("lib"),
+            Item::Dir("lib/systemd"),
+            Item::Dir("lib/systemd/system"),
+            Item::File(
+                "lib/systemd/system/systemd-networkd.service",
+                b"[Service]\nExecStart=/lib/systemd/systemd-networkd\n\n[Install]\n\
+                  WantedBy=multi-user.target\nAlso=systemd-networkd-wait-online.service\n",
+            ),
+            Item::File(
+                "lib/systemd/system/systemd-networkd-wait-online.service",
+                b"[Service]\nType=oneshot\nExecStart=/lib/systemd/systemd-networkd-wait-online\n\n\
+                  [Install]\nWantedBy=network-online.target\n",
+            ),
+        ],
+    )
+}
+
+const WAIT_ONLINE_LINK: &str =
+    "/etc/systemd/system/network-online.target.wants/systemd-networkd-wait-online.service";
+
+/// A static IPv4 network is IPv4 only, and online as soon as its IPv4
+/// address is: no IPv6 link-local address and no router solicitation,
+/// which kept the link `configuring` (and wait-online waiting) until
+/// router discovery timed out.
+#[test]
+fn a_static_ipv4_network_is_online_without_ipv6() {
+    let mut spec = ContainerSpec::new("t");
+    spec.network = Some(crate::NetworkSpec {
+        interface: "eth0".to_owned(),
+        address: "10.0.0.53/24".to_owned(),
+        gateway: Some("10.0.0.1".to_owned()),
+        dns: vec!["127.0.0.1".to_owned()],
+    });
+    let debs = [
+        ("base-passwd.deb", base_passwd()),
+        ("systemd.deb", networkd()),
+    ];
+    let fs = build(&debs, &spec).unwrap();
+    let file = content(&fs, "/etc/systemd/network/10-eth0.network");
+    assert_eq!(
+        file,
+        "[Match]\nName=eth0\n\n\
+         [Link]\nRequiredForOnline=routable\nRequiredFamilyForOnline=ipv4\n\n\
+         [Network]\nAddress=10.0.0.53/24\nGateway=10.0.0.1\nDNS=127.0.0.1\n\
+         LinkLocalAddressing=no\nIPv6AcceptRA=no\n"
+    );
+    // docs/lxc.md shows this very file.
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/lxc.md"),
+    )
+    .unwrap();
+    let documented = doc
+        .split("```ini,network=10-eth0.network\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/lxc.md shows the network file");
+    assert_eq!(file, documented);
+    assert_eq!(content(&fs, "/etc/resolv.conf"), "nameserver 127.0.0.1\n");
+    // With a network networkd manages, wait-online tells when it is up.
+    assert!(fs.node(WAIT_ONLINE_LINK).is_some());
+
+    // Without one, networkd (here a declared service) manages no link:
+    // wait-online would wait for one until it times out, so it is not
+    // enabled, unless declared.
+    let mut spec = ContainerSpec::new("t");
+    spec.services = vec!["systemd-networkd.service".to_owned()];
+    let fs = build(&debs, &spec).unwrap();
+    assert!(
+        fs.node("/etc/systemd/system/multi-user.target.wants/systemd-networkd.service")
+            .is_some()
+    );
+    assert!(fs.node(WAIT_ONLINE_LINK).is_none());
+    assert!(
+        fs.node("/etc/systemd/system/network-online.target.wants")
+            .is_none()
+    );
+    assert!(fs.node("/etc/systemd/network/10-eth0.network").is_none());
+    spec.services
+        .push("systemd-networkd-wait-online.service".to_owned());
+    let fs = build(&debs, &spec).unwrap();
+    assert!(fs.node(WAIT_ONLINE_LINK).is_some());
+}
+
 #[test]
 fn duplicate_packages_and_missing_base_passwd_are_refused() {
     let e = build(

@@ -5,10 +5,14 @@
 //! and a [`ContainerSpec`], assembles, and writes the output directory
 //! ([`crate::ROOTFS_FILE`] and [`crate::SBOM_FILE`]).
 //!
-//! The derivation, version 2 (1 lacked the read-only-`/sys` unit
+//! The derivation, version 3 (1 lacked the read-only-`/sys` unit
 //! [`crate::system::SYS_READONLY_UNIT`], so templates with their own
-//! network config got no address in unprivileged containers; the params
-//! are the same):
+//! network config got no address in unprivileged containers; 2's network
+//! file left IPv6 link-local addressing and router solicitation on, so
+//! `systemd-networkd-wait-online` held boot back about 12 s until router
+//! discovery timed out, and a template without `network` kept
+//! wait-online enabled when a service brought networkd; the params are
+//! the same):
 //! - inputs: one per package, by role `deb:<name>`, each a `fetch`
 //!   derivation whose output is the single `.deb` file; plus the roles
 //!   that `files[].source` and `archives[].source` name (the planner uses
@@ -102,7 +106,10 @@ impl Compiler for LxcTemplateCompiler {
 
     fn version(&self) -> u32 {
         // 2: every template carries `SYS_READONLY_UNIT`, enabled.
-        2
+        // 3: the network file is IPv4 only (no IPv6 link-local, no router
+        // advertisements) and online once its IPv4 address is; without
+        // `network`, wait-online is enabled only when declared.
+        3
     }
 
     fn build(&self, cx: &BuildCx<'_>) -> Result<(), BuildError> {

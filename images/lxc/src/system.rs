@@ -164,6 +164,34 @@ pub fn enable_units(tree: &mut Tree, units: &[String]) -> Result<(), UnitError> 
     Ok(())
 }
 
+/// systemd-networkd's wait-online unit, which enabling
+/// `systemd-networkd.service` enables too (its `Also=`).
+pub const WAIT_ONLINE_UNIT: &str = "systemd-networkd-wait-online.service";
+
+/// Undoes enabling `unit` through a target: removes its `T.wants/` and
+/// `T.requires/` links under `/etc/systemd/system`, and such a directory
+/// when that leaves it empty and no package ships it.
+pub fn disable_unit(tree: &mut Tree, unit: &str) {
+    let links: Vec<TreePath> = tree
+        .iter()
+        .filter(|(k, n)| {
+            k.len() == 5
+                && k[..3] == ["etc", "systemd", "system"]
+                && (k[3].ends_with(".wants") || k[3].ends_with(".requires"))
+                && k[4] == unit
+                && matches!(n.kind, NodeKind::Symlink(_))
+        })
+        .map(|(k, _)| k.clone())
+        .collect();
+    for link in links {
+        tree.remove(&link);
+        let dir = &link[..4];
+        if tree.children(dir).is_empty() && tree.get(dir).is_some_and(|d| d.owners.is_empty()) {
+            tree.remove(dir);
+        }
+    }
+}
+
 /// One `update-alternatives --install` call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alternative {

@@ -143,6 +143,95 @@ fn minimal_template_configures_its_own_network_unprivileged() {
     boot_minimal_with_its_own_network_config(Mode::Unprivileged);
 }
 
+/// The DNS container as the example lab declares it: dnsdist behind a
+/// static IPv4 address the template's own systemd-networkd file sets. The
+/// link is IPv4 only, so networkd has it `configured` once the address
+/// is up: systemd reaches `running` with wait-online done and successful
+/// (with networkd's IPv6 defaults it held `running` back until router
+/// discovery gave up), the link has no IPv6 address, and dnsdist answers
+/// through it.
+#[test]
+fn an_ipv4_only_container_is_online_once_its_address_is_up() {
+    let _one = BOOT.lock().unwrap_or_else(|e| e.into_inner());
+    let bridge = Bridge::new();
+    let mut spec = common::dnsdist_spec("dns-v4", common::DNSDIST_CONF);
+    spec.network = Some(NetworkSpec {
+        interface: "eth0".to_owned(),
+        address: format!("{}/24", bridge.container_ip()),
+        gateway: Some(format!("10.200.{}.1", bridge.subnet)),
+        dns: vec!["127.0.0.1".to_owned()],
+    });
+    let rootfs = common::build(dnsdist_debs(), &spec);
+    let work = tempfile::tempdir().unwrap();
+    let archive = common::write_archive(&rootfs, work.path());
+    let ct = Container::boot_with(&archive, &bridge, Mode::Privileged, false);
+    let wait_online = "systemd-networkd-wait-online.service";
+    let health = ct.health(&["dnsdist.service", wait_online], Duration::from_secs(60));
+    assert_eq!(health, Ok(()), "{}", ct.diagnostics());
+    assert_eq!(ct.sh("systemctl is-system-running"), "running");
+    for (property, expected) in [("ActiveState", "active"), ("Result", "success")] {
+        let got = ct.sh(&format!(
+            "systemctl show -p {property} --value {wait_online}"
+        ));
+        assert_eq!(
+            got,
+            expected,
+            "{wait_online} {property}: {}",
+            ct.diagnostics()
+        );
+    }
+    assert_eq!(ct.sh("systemctl is-active network-online.target"), "active");
+    let link = ct.sh("networkctl list --no-pager --no-legend eth0");
+    let link: Vec<&str> = link.split_whitespace().skip(1).collect();
+    assert_eq!(link, ["eth0", "ether", "routable", "configured"]);
+    // IPv4 only: no link-local IPv6 address (networkd's default), nothing
+    // for router advertisements to add to.
+    let inet6 = ct.sh("cat /proc/net/if_inet6");
+    assert!(
+        !inet6.lines().any(|l| l.ends_with(" eth0")),
+        "eth0 has IPv6 addresses: {inet6}"
+    );
+    let mut answer = Err(std::io::Error::other("not asked"));
+    for _ in 0..20 {
+        answer = dns_query(bridge.container_ip(), "anything.example");
+        if answer.is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let answer = answer.unwrap_or_else(|e| panic!("DNS query: {e}; {}", ct.diagnostics()));
+    assert_eq!(answer, [std::net::Ipv4Addr::new(192, 0, 2, 1)]);
+}
+
+/// Without a network of its own (LXC sets the address), a container
+/// whose services bring systemd-networkd has no link for it to manage:
+/// wait-online, which would wait for one until its timeout (dnsdist pulls
+/// in `network-online.target`) and fail, is not enabled, and the
+/// container is `running`, not `degraded`.
+#[test]
+fn networkd_without_a_network_of_its_own_does_not_wait_online() {
+    let _one = BOOT.lock().unwrap_or_else(|e| e.into_inner());
+    let mut spec = common::dnsdist_spec("nonet1", common::DNSDIST_CONF);
+    spec.services.push("systemd-networkd.service".to_owned());
+    let rootfs = common::build(dnsdist_debs(), &spec);
+    let work = tempfile::tempdir().unwrap();
+    let archive = common::write_archive(&rootfs, work.path());
+    let bridge = Bridge::new();
+    let ct = Container::boot(&archive, &bridge, Mode::Privileged);
+    let health = ct.health(
+        &["dnsdist.service", "systemd-networkd.service"],
+        Duration::from_secs(60),
+    );
+    assert_eq!(health, Ok(()), "{}", ct.diagnostics());
+    assert_eq!(ct.sh("systemctl is-system-running"), "running");
+    assert_eq!(
+        ct.sh("systemctl is-enabled systemd-networkd-wait-online.service"),
+        "disabled"
+    );
+    assert_eq!(ct.sh("systemctl is-active network-online.target"), "active");
+    assert!(answers_icmp(bridge.container_ip()), "LXC's address is up");
+}
+
 /// GET `/` from `ip:port`; the response's status line and body.
 fn http_get(ip: std::net::Ipv4Addr, port: u16) -> std::io::Result<(String, String)> {
     use std::io::{Read, Write};
