@@ -279,14 +279,26 @@ fn parent_dir(path: &Path) -> &Path {
 /// Replace `path` with `bytes` atomically: temp file in the same directory,
 /// fsync, rename over `path`, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
+    write_atomic_with(path, |f| ctx("write", path, f.write_all(bytes)))
+}
+
+/// [`write_atomic`] for content written by `fill` (a stream too large to
+/// hold in memory, such as a template's archive): `fill` writes into the
+/// temp file; then fsync, rename over `path`, fsync the directory. On any
+/// error the temp file is removed and `path` is untouched.
+pub fn write_atomic_with<E: From<IoError>>(
+    path: &Path,
+    fill: impl FnOnce(&mut fs::File) -> Result<(), E>,
+) -> Result<(), E> {
     let tmp = temp_sibling(path, "tmp");
     let result = (|| {
         let mut f = create_new(&tmp)?;
-        ctx("write", &tmp, f.write_all(bytes))?;
+        fill(&mut f)?;
         ctx("fsync", &tmp, f.sync_all())?;
         drop(f);
         rename(&tmp, path)?;
-        fsync_dir(parent_dir(path))
+        fsync_dir(parent_dir(path))?;
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

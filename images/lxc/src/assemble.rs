@@ -149,6 +149,15 @@ pub enum AssembleError {
     },
 }
 
+impl From<hlb_cache::fsx::IoError> for AssembleError {
+    fn from(e: hlb_cache::fsx::IoError) -> AssembleError {
+        AssembleError::Output {
+            path: e.path,
+            source: e.source,
+        }
+    }
+}
+
 impl AssembleError {
     /// This error, at declaration `at`.
     pub fn at(self, at: impl Into<String>) -> AssembleError {
@@ -171,34 +180,6 @@ impl AssembleError {
 pub const ROOTFS_FILE: &str = "rootfs.tar.zst";
 /// File name of the SBOM in an output directory.
 pub const SBOM_FILE: &str = "sbom.cdx.json";
-
-/// Writes `path` through a temporary file in the same directory: `fill`
-/// writes the content, then fsync and rename; on any error the temporary
-/// file is removed.
-fn write_atomic(
-    path: &Path,
-    fill: impl FnOnce(&mut std::fs::File) -> Result<(), AssembleError>,
-) -> Result<(), AssembleError> {
-    let io = |source| AssembleError::Output {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp).map_err(io)?;
-        fill(&mut file)?;
-        file.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
 
 /// An assembled root filesystem.
 #[derive(Debug, Clone)]
@@ -712,10 +693,14 @@ impl Rootfs {
         opts: ArchiveOptions,
     ) -> Result<[PathBuf; 2], AssembleError> {
         let rootfs = dir.join(ROOTFS_FILE);
-        write_atomic(&rootfs, |file| self.write_tar_zst(file, opts).map(|_| ()))?;
+        // One atomic-write rule for the whole workspace (temp file, fsync,
+        // rename, directory fsync): hlb_cache::fsx.
+        hlb_cache::fsx::write_atomic_with(&rootfs, |file| {
+            self.write_tar_zst(file, opts).map(|_| ())
+        })?;
         let sbom = dir.join(SBOM_FILE);
         let text = self.sbom_json();
-        write_atomic(&sbom, |file| {
+        hlb_cache::fsx::write_atomic_with(&sbom, |file| {
             file.write_all(text.as_bytes())
                 .map_err(|source| AssembleError::Output {
                     path: sbom.clone(),
