@@ -292,7 +292,9 @@ pub fn write_atomic_with<E: From<IoError>>(
 ) -> Result<(), E> {
     let tmp = temp_sibling(path, "tmp");
     let result = (|| {
-        let mut f = create_new(&tmp)?;
+        // Named by the destination: the temp file is an implementation
+        // detail, and a missing directory is the destination's problem.
+        let mut f = create_new(&tmp).map_err(|e| IoError::new("write", path, e.source))?;
         fill(&mut f)?;
         ctx("fsync", &tmp, f.sync_all())?;
         drop(f);
