@@ -403,27 +403,9 @@ impl Planner<'_> {
         };
         for s in &l.secrets {
             let secret = s.secret.name.as_str();
-            let mut sources = BTreeMap::new();
-            if self
-                .tag_sources(&[secret], s.secret.span, &mut sources)
-                .is_none()
-            {
-                continue;
-            }
             let name = delivered_secret_name(&d.name.value, secret);
-            let drv = Derivation {
-                kind: kinds::FILE.into(),
-                name: name.clone(),
-                builder_version: version,
-                // As a top-level `file … secret=` would have them.
-                params: Value::map()
-                    .with("secret_content", secret)
-                    .with("interpolate", false)
-                    .with("secrets", vec![secret]),
-                inputs: BTreeMap::new(),
-                sources,
-                fixed_output: None,
-                secret: true,
+            let Some(drv) = self.secret_file(&name, secret, s.secret.span, version) else {
+                continue;
             };
             let id = drv.id();
             self.drvs.insert(id, drv);
@@ -437,6 +419,36 @@ impl Planner<'_> {
             });
             self.artifact(target.to_string(), &name, id, delivery);
         }
+    }
+}
+
+impl Planner<'_> {
+    /// A secret `file` derivation whose content is secret `secret`, as a
+    /// top-level `file … secret=` would have it: what a container's
+    /// delivered secret and a Talos cluster's bundle artifact are. `None`
+    /// when the secret's tag is missing (reported).
+    pub(super) fn secret_file(
+        &mut self,
+        name: &str,
+        secret: &str,
+        span: crate::diag::Span,
+        version: u32,
+    ) -> Option<Derivation> {
+        let mut sources = BTreeMap::new();
+        self.tag_sources(&[secret], span, &mut sources)?;
+        Some(Derivation {
+            kind: kinds::FILE.into(),
+            name: name.to_string(),
+            builder_version: version,
+            params: Value::map()
+                .with("secret_content", secret)
+                .with("interpolate", false)
+                .with("secrets", vec![secret]),
+            inputs: BTreeMap::new(),
+            sources,
+            fixed_output: None,
+            secret: true,
+        })
     }
 }
 

@@ -301,22 +301,7 @@ impl Planner<'_> {
     /// short-lived admin certificates without the recipes (design D14).
     fn bundle(&mut self, d: &Decl, cluster: &str, secret: &str) -> Option<()> {
         let version = self.version(kinds::FILE, d.span)?;
-        let mut sources = BTreeMap::new();
-        self.tag_sources(&[secret], d.span, &mut sources)?;
-        // As a top-level `file … secret=` would have it.
-        let drv = Derivation {
-            kind: kinds::FILE.into(),
-            name: bundle_artifact(cluster),
-            builder_version: version,
-            params: Value::map()
-                .with("secret_content", secret)
-                .with("interpolate", false)
-                .with("secrets", vec![secret]),
-            inputs: BTreeMap::new(),
-            sources,
-            fixed_output: None,
-            secret: true,
-        };
+        let drv = self.secret_file(&bundle_artifact(cluster), secret, d.span, version)?;
         let id = drv.id();
         self.by_name.entry(drv.name.clone()).or_insert(id);
         self.drvs.insert(id, drv);
