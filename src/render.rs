@@ -256,30 +256,17 @@ fn build_json(e: &BuildEvent, located: &Option<hlb::ops::events::Located<'_>>) -
     }
 }
 
+/// A download's record: the event's own fields (`hlb_cache::events::Event`)
+/// with `event` naming what happened (`started`, `retrying`, …).
 fn fetch_json(e: &FetchEvent) -> Option<Value> {
-    Some(match e {
-        FetchEvent::Progress { .. } => return None,
-        FetchEvent::Started { url, source } => {
-            json!({"event": "started", "url": url, "source": source})
-        }
-        FetchEvent::Retrying {
-            url,
-            source,
-            attempt,
-            reason,
-            ..
-        } => {
-            json!({"event": "retrying", "url": url, "source": source, "attempt": attempt, "reason": reason})
-        }
-        FetchEvent::MirrorSkipped {
-            url,
-            source,
-            reason,
-        } => json!({"event": "mirror-skipped", "url": url, "source": source, "reason": reason}),
-        FetchEvent::Done { url, source, bytes } => {
-            json!({"event": "done", "url": url, "source": source, "bytes": bytes})
-        }
-    })
+    use hlb_cache::events::Event as _;
+    if matches!(e, FetchEvent::Progress { .. }) {
+        return None;
+    }
+    let mut v = e.fields();
+    let what = e.reason().strip_prefix("fetch-").unwrap_or(e.reason());
+    v["event"] = json!(what);
+    Some(v)
 }
 
 fn fetch_text(e: &FetchEvent) -> Option<String> {
