@@ -183,6 +183,9 @@ Example:
     /// Talos machine configs (a `talosctl gen config` drop-in) and secrets bundles.
     #[command(subcommand)]
     Talos(TalosCommand),
+    /// Helm charts rendered natively, byte for byte as helm v4.1.4 renders them.
+    #[command(subcommand)]
+    Helm(HelmCommand),
 }
 
 #[derive(Args, Debug)]
@@ -309,6 +312,28 @@ pub enum SealingKeyCommand {
         /// Replace an existing sealing key.
         #[arg(long)]
         force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HelmCommand {
+    /// A drop-in for `helm template`: helm v4.1.4's arguments, output bytes
+    /// and exit codes, with no helm binary.
+    #[command(after_help = "\
+Arguments are helm's: [NAME] CHART [-n NS] [-f values.yaml]... [--set k=v]...
+[--set-string k=v]... [--set-file k=path]... [--set-json k=json]...
+[--kube-version V] [--api-versions G/V[/Kind]]... [--include-crds | --skip-crds]
+[--skip-tests] [--skip-schema-validation] [--show-only PATH]... [--output-dir DIR]
+[--name-template T] [--is-upgrade] [--no-hooks]. CHART is a chart directory or a
+packaged .tgz. Randomness (rand*, uuidv4, gen*) comes from a seed of the release,
+and `now` is fixed, so the same inputs give the same bytes (docs/helm.md).
+
+Exit codes are helm's: 0, or 1 for any error, usage errors included — the one
+command whose usage errors do not exit 2.")]
+    Template {
+        /// helm template's arguments, passed as helm takes them.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<String>,
     },
 }
 

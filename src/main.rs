@@ -93,6 +93,7 @@ fn main() -> ExitCode {
         Command::Prefetch { url } => cmd::lock::prefetch(&ctx, &url),
         Command::Secret(c) => cmd::secret::run(&ctx, c),
         Command::Talos(c) => cmd::talos::run(&ctx, c),
+        Command::Helm(cli::HelmCommand::Template { args }) => return cmd::helm::template(&args),
     };
     ctx.renderer.finish();
     match result {

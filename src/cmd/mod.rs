@@ -2,6 +2,7 @@
 //! `hlb::ops` and shows the result as text or `--json` records.
 pub mod build;
 pub mod generations;
+pub mod helm;
 pub mod inspect;
 pub mod lock;
 pub mod secret;
