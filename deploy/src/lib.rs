@@ -12,12 +12,16 @@
 //!   and the lab lock in the lab's state directory; the recovery rule.
 //! - [`report`]: events for the CLI to show; this crate never prints.
 //! - [`error`]: typed errors naming the target and the step.
+//! - [`host`]: the host target over SSH (NixOS-style generations on the
+//!   machine, symlink swaps, drift by content hash), with its remote
+//!   commands as argument vectors built by pure functions.
 //! - [`memory`]: an in-memory world of hosts for fast tests.
 //!
 //! The conformance suite (`tests/conformance/`) runs every fault case
 //! against every target implementation.
 
 pub mod error;
+pub mod host;
 pub mod journal;
 pub mod memory;
 pub mod report;
