@@ -261,6 +261,17 @@ impl Drop for Netns {
             quiet(&["umount", "-l", m.to_str().unwrap()]);
         }
         for ns in &self.namespaces {
+            // Whatever still runs in the namespace (sessions of a master
+            // that outlived its test) would keep it alive.
+            if let Ok(out) = Command::new("ip").args(["netns", "pids", ns]).output() {
+                for pid in String::from_utf8_lossy(&out.stdout).lines() {
+                    if let Ok(pid) = pid.trim().parse::<i32>() {
+                        unsafe {
+                            libc::kill(pid, libc::SIGKILL);
+                        }
+                    }
+                }
+            }
             quiet(&["ip", "netns", "del", ns]);
         }
         quiet(&["ip", "link", "del", &self.bridge]);
