@@ -184,7 +184,10 @@ impl HostTarget {
         Ok(out)
     }
 
-    fn look(&self, extra: &[&str]) -> Result<Seen, TargetError> {
+    /// What the machine has at the active manifest's paths and `extra`;
+    /// content hashes only when `hash` (plan and status need them,
+    /// activation does not: one round trip less).
+    fn look(&self, extra: &[&str], hash: bool) -> Result<Seen, TargetError> {
         let m = self.ssh.run(&cmd::read_manifest(self.root()), None)?;
         let manifest = if m.code == 0 {
             cmd::parse_manifest(&m.stdout)
@@ -201,8 +204,10 @@ impl HostTarget {
             // Missing paths make both exit 1; what exists is still printed.
             let k = self.ssh.run(&cmd::inspect(&paths), None)?;
             kinds.extend(cmd::parse_inspect(&k.stdout));
-            let h = self.ssh.run(&cmd::hash_files(&paths), None)?;
-            hashes.extend(cmd::parse_hashes(&h.stdout));
+            if hash {
+                let h = self.ssh.run(&cmd::hash_files(&paths), None)?;
+                hashes.extend(cmd::parse_hashes(&h.stdout));
+            }
         }
         Ok(Seen {
             manifest,
@@ -301,7 +306,7 @@ impl HostTarget {
         let dir = cmd::gen_dir(&root, &generation);
         let mut looked = paths.clone();
         looked.push(&dir);
-        let seen = self.look(&looked)?;
+        let seen = self.look(&looked, false)?;
         if !seen.kinds.contains_key(&dir) {
             return Err(TargetError::Other(format!(
                 "generation {} is not staged on {}",
@@ -467,7 +472,7 @@ impl Target for HostTarget {
     fn plan(&self, d: Desired<'_>) -> Result<TargetPlan, TargetError> {
         let files = self.files(&d)?;
         let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        let seen = self.look(&paths)?;
+        let seen = self.look(&paths, true)?;
         let mut changes = Vec::new();
         for f in &files {
             match seen.hashes.get(&f.path) {
@@ -581,7 +586,7 @@ impl Target for HostTarget {
             }
             None => {
                 let root = self.root().to_string();
-                let seen = self.look(&[])?;
+                let seen = self.look(&[], false)?;
                 let ours: Vec<&str> = seen
                     .manifest
                     .iter()
@@ -603,7 +608,7 @@ impl Target for HostTarget {
     }
 
     fn status(&self, _: Option<Desired<'_>>) -> Result<TargetStatus, TargetError> {
-        let seen = self.look(&[])?;
+        let seen = self.look(&[], true)?;
         let prev = self.ssh.run(&cmd::read_previous(self.root()), None)?;
         let previous = (prev.code == 0)
             .then(|| Digest::from_hex(prev.stdout.trim().trim_start_matches("gens/")).ok())
