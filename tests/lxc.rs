@@ -135,9 +135,12 @@ fn boot_example_lab_dns(mode: Mode) -> (World, PathBuf) {
     let bridge = Bridge::new();
     let (recipes, hash) = build_example_lab(&world, &bridge);
     let g = generation(&world, &hash);
-    let dns = &g["targets"]["lxc/dns"]["dns"];
+    let dns = &g["targets"]["lxc/dns"]["artifacts"]["dns"];
     assert_eq!(dns["kind"], "lxc-template", "{g:#}");
-    let meta = &dns["meta"];
+    // What the deployer reads: the container's spec in the generation.
+    let meta = &g["targets"]["lxc/dns"]["spec"];
+    assert_eq!(meta["kind"], "lxc");
+    assert_eq!(meta["template"]["artifact"], "dns");
     assert_eq!(
         meta["network"]["address"],
         format!("{}/24", bridge.container_ip())
@@ -301,18 +304,28 @@ lxc "hello" {{
     let hash = ok(&world.run(&recipes, &["build"])).trim().to_string();
     let g = generation(&world, &hash);
     let target = &g["targets"]["lxc/hello"];
-    let secret = &target["hello-secret-gitea-internal-token"];
+    let secret = &target["artifacts"]["hello-secret-gitea-internal-token"];
     assert_eq!(secret["secret"], true, "{target:#}");
-    assert_eq!(secret["meta"]["path"], "/run/secrets/hello/token");
-    assert_eq!(secret["meta"]["owner"], "hello");
-    assert_eq!(secret["meta"]["mode"], "0400");
-    assert_eq!(secret["meta"]["deliver"], "activation");
+    // Delivered at activation: listed in the container's spec, not baked in.
+    let delivery = target["spec"]["secrets"]
+        .as_array()
+        .expect("secrets")
+        .iter()
+        .find(|s| s["artifact"] == "hello-secret-gitea-internal-token")
+        .unwrap_or_else(|| panic!("{target:#}"));
+    assert_eq!(delivery["path"], "/run/secrets/hello/token");
+    assert_eq!(delivery["owner"], "hello");
+    assert_eq!(delivery["mode"], "0400");
+    assert_eq!(delivery["secret"], "gitea-internal-token");
     let sealed = std::fs::read(output(&world, secret["id"].as_str().expect("id"))).expect("secret");
     assert!(
         sealed.starts_with(b"age-encryption.org/v1"),
         "a delivered secret is stored sealed"
     );
-    let template = output(&world, target["hello"]["id"].as_str().expect("id"));
+    let template = output(
+        &world,
+        target["artifacts"]["hello"]["id"].as_str().expect("id"),
+    );
     let sbom = std::fs::read_to_string(template.join("sbom.cdx.json")).expect("sbom");
     assert!(
         sbom.contains("hello-release"),
